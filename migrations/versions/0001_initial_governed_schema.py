@@ -1,0 +1,538 @@
+"""initial governed schema
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-26
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+SCHEMAS = ("core", "audit", "marts")
+
+
+def upgrade() -> None:
+    for schema in SCHEMAS:
+        op.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+    op.create_table(
+        "check_result",
+        sa.Column("run_id", sa.String(length=64), nullable=False, comment="Dagster run id."),
+        sa.Column("check_name", sa.String(length=120), nullable=False, comment="Check."),
+        sa.Column("asset", sa.String(length=120), nullable=False, comment="Asset checked."),
+        sa.Column("passed", sa.Boolean(), nullable=False, comment="Whether it passed."),
+        sa.Column(
+            "severity", sa.String(length=8), nullable=False, comment="ERROR (blocking) or WARN."
+        ),
+        sa.Column("detail", sa.JSON(), nullable=True, comment="Figures behind the result."),
+        sa.Column("checked_at", sa.DateTime(), nullable=False, comment="When (UTC)."),
+        sa.PrimaryKeyConstraint("run_id", "check_name", name=op.f("pk_check_result")),
+        schema="audit",
+        comment="Data-quality check results per run.",
+    )
+    op.create_table(
+        "data_quality",
+        sa.Column("run_id", sa.String(length=64), nullable=False, comment="Dagster run id."),
+        sa.Column("source_system", sa.String(length=64), nullable=False, comment="Source."),
+        sa.Column("field", sa.String(length=64), nullable=False, comment="Canonical field."),
+        sa.Column(
+            "completeness",
+            sa.Float(),
+            nullable=False,
+            comment="Share of staged records with a value.",
+        ),
+        sa.Column("records", sa.Integer(), nullable=False, comment="Staged records of the source."),
+        sa.Column("note", sa.Text(), nullable=True, comment="Free text."),
+        sa.PrimaryKeyConstraint("run_id", "source_system", "field", name=op.f("pk_data_quality")),
+        schema="audit",
+        comment="Completeness and validity per field, source and run.",
+    )
+    op.create_table(
+        "quarantined_record",
+        sa.Column("run_id", sa.String(length=64), nullable=False, comment="Dagster run id."),
+        sa.Column("source_system", sa.String(length=64), nullable=False, comment="Source."),
+        sa.Column(
+            "source_row_number",
+            sa.BigInteger(),
+            nullable=False,
+            comment="Row position as read in the source.",
+        ),
+        sa.Column("reason_code", sa.String(length=64), nullable=False, comment="Problem code."),
+        sa.Column(
+            "source_record_id", sa.String(length=200), nullable=False, comment="Key at the source."
+        ),
+        sa.Column(
+            "reason_message", sa.Text(), nullable=False, comment="What is wrong and how to fix it."
+        ),
+        sa.Column("raw_record", sa.Text(), nullable=True, comment="The record as read (JSON)."),
+        sa.Column("quarantined_at", sa.DateTime(), nullable=False, comment="When (UTC)."),
+        sa.PrimaryKeyConstraint(
+            "run_id",
+            "source_system",
+            "source_row_number",
+            "reason_code",
+            name=op.f("pk_quarantined_record"),
+        ),
+        schema="audit",
+        comment="Records held back by a run, one row per problem.",
+    )
+    op.create_table(
+        "source_run",
+        sa.Column("run_id", sa.String(length=64), nullable=False, comment="Dagster run id."),
+        sa.Column("source_system", sa.String(length=64), nullable=False, comment="Source."),
+        sa.Column(
+            "records_read", sa.BigInteger(), nullable=False, comment="Customer records read."
+        ),
+        sa.Column(
+            "records_staged",
+            sa.BigInteger(),
+            nullable=False,
+            comment="Records that passed cleansing.",
+        ),
+        sa.Column(
+            "records_quarantined", sa.BigInteger(), nullable=False, comment="Records quarantined."
+        ),
+        sa.Column("activity_rows", sa.BigInteger(), nullable=False, comment="Activity rows read."),
+        sa.Column(
+            "unmapped_columns", sa.JSON(), nullable=True, comment="Source columns not mapped."
+        ),
+        sa.PrimaryKeyConstraint("run_id", "source_system", name=op.f("pk_source_run")),
+        schema="audit",
+        comment="Per source and run: what was read.",
+    )
+    op.create_table(
+        "sync_run",
+        sa.Column("run_id", sa.String(length=64), nullable=False, comment="Dagster run id."),
+        sa.Column("started_at", sa.DateTime(), nullable=False, comment="Extraction start (UTC)."),
+        sa.Column("published_at", sa.DateTime(), nullable=False, comment="Publish time (UTC)."),
+        sa.Column(
+            "records_extracted", sa.BigInteger(), nullable=False, comment="Source records read."
+        ),
+        sa.Column(
+            "records_linked",
+            sa.BigInteger(),
+            nullable=False,
+            comment="Records linked to a customer.",
+        ),
+        sa.Column(
+            "records_quarantined", sa.BigInteger(), nullable=False, comment="Records quarantined."
+        ),
+        sa.Column("customers", sa.BigInteger(), nullable=False, comment="Customers after the run."),
+        sa.Column("customers_created", sa.Integer(), nullable=False, comment="New customer ids."),
+        sa.Column(
+            "customers_merged", sa.Integer(), nullable=False, comment="Ids retired by merges."
+        ),
+        sa.Column(
+            "customers_split", sa.Integer(), nullable=False, comment="Ids created by splits."
+        ),
+        sa.Column(
+            "duplicate_rate",
+            sa.Float(),
+            nullable=False,
+            comment="1 - customers / records linked: share of records that were duplicates.",
+        ),
+        sa.Column(
+            "summary", sa.JSON(), nullable=True, comment="Run summary (counts only, no PII)."
+        ),
+        sa.PrimaryKeyConstraint("run_id", name=op.f("pk_sync_run")),
+        schema="audit",
+        comment="One row per published sync.",
+    )
+    op.create_table(
+        "activity",
+        sa.Column("source_system", sa.String(length=64), nullable=False, comment="Source system."),
+        sa.Column(
+            "activity_name",
+            sa.String(length=64),
+            nullable=False,
+            comment="Activity table in the registry (e.g. orders).",
+        ),
+        sa.Column(
+            "activity_id",
+            sa.String(length=200),
+            nullable=False,
+            comment="The activity's key in its source.",
+        ),
+        sa.Column(
+            "activity_type",
+            sa.String(length=32),
+            nullable=False,
+            comment="order, invoice, payment, ticket, shipment or campaign_response.",
+        ),
+        sa.Column(
+            "source_record_id",
+            sa.String(length=200),
+            nullable=False,
+            comment="The customer's source key.",
+        ),
+        sa.Column(
+            "customer_id", sa.String(length=40), nullable=False, comment="Customer it belongs to."
+        ),
+        sa.Column("occurred_at", sa.DateTime(), nullable=True, comment="When it happened."),
+        sa.Column(
+            "amount", sa.Numeric(precision=18, scale=2), nullable=True, comment="Amount (EUR)."
+        ),
+        sa.Column(
+            "cost",
+            sa.Numeric(precision=18, scale=2),
+            nullable=True,
+            comment="Cost (EUR), for margin.",
+        ),
+        sa.Column("currency", sa.String(length=8), nullable=True, comment="Currency code."),
+        sa.Column("status", sa.String(length=32), nullable=True, comment="Canonical status."),
+        sa.Column(
+            "satisfaction",
+            sa.Numeric(precision=6, scale=2),
+            nullable=True,
+            comment="Satisfaction 1-5.",
+        ),
+        sa.Column(
+            "open_amount",
+            sa.Numeric(precision=18, scale=2),
+            nullable=True,
+            comment="Outstanding amount of an invoice.",
+        ),
+        sa.Column("closed_at", sa.DateTime(), nullable=True, comment="When it was closed."),
+        sa.PrimaryKeyConstraint(
+            "source_system", "activity_name", "activity_id", name=op.f("pk_activity")
+        ),
+        schema="core",
+        comment="Customer activity from every source system.",
+    )
+    op.create_table(
+        "customer",
+        sa.Column(
+            "customer_id",
+            sa.String(length=40),
+            nullable=False,
+            comment="Stable customer identifier; never reused.",
+        ),
+        sa.Column("party_type", sa.String(length=16), nullable=False, comment="person or company."),
+        sa.Column("given_name", sa.String(length=200), nullable=True, comment="Given name(s)."),
+        sa.Column("family_name", sa.String(length=200), nullable=True, comment="Family name(s)."),
+        sa.Column(
+            "full_name",
+            sa.String(length=400),
+            nullable=True,
+            comment="Name as displayed (person) or company name.",
+        ),
+        sa.Column(
+            "company_name",
+            sa.String(length=400),
+            nullable=True,
+            comment="Company name with its legal form.",
+        ),
+        sa.Column("email", sa.String(length=320), nullable=True, comment="Normalised e-mail."),
+        sa.Column("phone", sa.String(length=32), nullable=True, comment="Phone in E.164."),
+        sa.Column(
+            "address_line1",
+            sa.String(length=400),
+            nullable=True,
+            comment="Street address, first line.",
+        ),
+        sa.Column(
+            "address_line2",
+            sa.String(length=400),
+            nullable=True,
+            comment="Street address, second line.",
+        ),
+        sa.Column("postcode", sa.String(length=16), nullable=True, comment="Postcode."),
+        sa.Column("city", sa.String(length=200), nullable=True, comment="City."),
+        sa.Column(
+            "region", sa.String(length=200), nullable=True, comment="Region, state or province."
+        ),
+        sa.Column(
+            "country", sa.String(length=2), nullable=True, comment="ISO 3166-1 alpha-2 country."
+        ),
+        sa.Column("birth_date", sa.Date(), nullable=True, comment="Date of birth."),
+        sa.Column(
+            "tax_id",
+            sa.String(length=32),
+            nullable=True,
+            comment="Tax identifier (NIF/NIE/CIF or foreign id).",
+        ),
+        sa.Column(
+            "source_count",
+            sa.Integer(),
+            nullable=False,
+            comment="Number of source systems that know this customer.",
+        ),
+        sa.Column(
+            "record_count",
+            sa.Integer(),
+            nullable=False,
+            comment="Number of source records linked to this customer.",
+        ),
+        sa.Column(
+            "created_run_id",
+            sa.String(length=64),
+            nullable=False,
+            comment="Run that first created the id.",
+        ),
+        sa.Column(
+            "updated_run_id",
+            sa.String(length=64),
+            nullable=False,
+            comment="Run that last changed the record.",
+        ),
+        sa.Column(
+            "created_at", sa.DateTime(), nullable=False, comment="When the id was created (UTC)."
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=False, comment="When last changed (UTC)."),
+        sa.CheckConstraint(
+            "party_type IN ('person', 'company')", name=op.f("ck_customer_party_type")
+        ),
+        sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer")),
+        schema="core",
+        comment="One golden record per real customer.",
+    )
+    op.create_table(
+        "customer_attribute_provenance",
+        sa.Column("customer_id", sa.String(length=40), nullable=False, comment="Customer."),
+        sa.Column("attribute", sa.String(length=64), nullable=False, comment="Golden attribute."),
+        sa.Column(
+            "source_system",
+            sa.String(length=64),
+            nullable=False,
+            comment="System the value was taken from.",
+        ),
+        sa.Column(
+            "source_record_id",
+            sa.String(length=200),
+            nullable=False,
+            comment="Record it was taken from.",
+        ),
+        sa.Column(
+            "rule", sa.String(length=64), nullable=False, comment="Survivorship rule that chose it."
+        ),
+        sa.PrimaryKeyConstraint(
+            "customer_id", "attribute", name=op.f("pk_customer_attribute_provenance")
+        ),
+        schema="core",
+        comment="Source and rule of each golden value.",
+    )
+    op.create_table(
+        "customer_id_redirect",
+        sa.Column(
+            "retired_customer_id", sa.String(length=40), nullable=False, comment="Retired id."
+        ),
+        sa.Column("customer_id", sa.String(length=40), nullable=False, comment="Surviving id."),
+        sa.Column(
+            "run_id", sa.String(length=64), nullable=False, comment="Run that retired the id."
+        ),
+        sa.Column("reason", sa.String(length=32), nullable=False, comment="merge."),
+        sa.Column("retired_at", sa.DateTime(), nullable=False, comment="When (UTC)."),
+        sa.PrimaryKeyConstraint("retired_customer_id", name=op.f("pk_customer_id_redirect")),
+        schema="core",
+        comment="Retired customer_id -> surviving id.",
+    )
+    op.create_table(
+        "customer_source_xref",
+        sa.Column(
+            "source_system",
+            sa.String(length=64),
+            nullable=False,
+            comment="Source system (registry name).",
+        ),
+        sa.Column(
+            "source_record_id",
+            sa.String(length=200),
+            nullable=False,
+            comment="The record's key in its source system.",
+        ),
+        sa.Column(
+            "customer_id",
+            sa.String(length=40),
+            nullable=False,
+            comment="Customer the record belongs to.",
+        ),
+        sa.Column(
+            "cluster_size",
+            sa.Integer(),
+            nullable=False,
+            comment="Records in the customer's cluster.",
+        ),
+        sa.Column(
+            "match_probability",
+            sa.Float(),
+            nullable=True,
+            comment="Highest Splink match probability linking this record to another one of the same customer; NULL for a customer with a single record.",
+        ),
+        sa.Column(
+            "is_active",
+            sa.Boolean(),
+            nullable=False,
+            comment="False when the record was deleted at the source.",
+        ),
+        sa.Column(
+            "first_linked_run_id",
+            sa.String(length=64),
+            nullable=False,
+            comment="Run that first linked it.",
+        ),
+        sa.Column(
+            "linked_run_id",
+            sa.String(length=64),
+            nullable=False,
+            comment="Run that last (re)linked it.",
+        ),
+        sa.PrimaryKeyConstraint(
+            "source_system", "source_record_id", name=op.f("pk_customer_source_xref")
+        ),
+        schema="core",
+        comment="Source record -> customer_id cross reference.",
+    )
+    op.create_table(
+        "identity_event",
+        sa.Column("event_id", sa.String(length=120), nullable=False, comment="run_id:sequence."),
+        sa.Column("run_id", sa.String(length=64), nullable=False, comment="Run that caused it."),
+        sa.Column(
+            "event_type", sa.String(length=16), nullable=False, comment="created, merged or split."
+        ),
+        sa.Column(
+            "customer_id",
+            sa.String(length=40),
+            nullable=False,
+            comment="Surviving or new customer id.",
+        ),
+        sa.Column(
+            "related_customer_ids",
+            sa.JSON(),
+            nullable=True,
+            comment="Ids merged into it, or the id it was split from.",
+        ),
+        sa.Column(
+            "record_count",
+            sa.Integer(),
+            nullable=False,
+            comment="Records in the customer after it.",
+        ),
+        sa.Column("evidence", sa.JSON(), nullable=True, comment="Counts behind the decision."),
+        sa.Column("occurred_at", sa.DateTime(), nullable=False, comment="When (UTC)."),
+        sa.CheckConstraint(
+            "event_type IN ('created', 'merged', 'split')",
+            name=op.f("ck_identity_event_event_type"),
+        ),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_identity_event")),
+        schema="core",
+        comment="Identity events: created, merged, split.",
+    )
+    op.create_table(
+        "linkage_evidence",
+        sa.Column("record_key_l", sa.String(length=280), nullable=False, comment="source:id."),
+        sa.Column("record_key_r", sa.String(length=280), nullable=False, comment="source:id."),
+        sa.Column(
+            "customer_id",
+            sa.String(length=40),
+            nullable=False,
+            comment="Customer both records belong to.",
+        ),
+        sa.Column("match_weight", sa.Float(), nullable=False, comment="Splink match weight."),
+        sa.Column(
+            "match_probability", sa.Float(), nullable=False, comment="Splink match probability."
+        ),
+        sa.Column(
+            "comparison_weights",
+            sa.JSON(),
+            nullable=True,
+            comment="Match weight of each comparison (mw_*).",
+        ),
+        sa.Column("run_id", sa.String(length=64), nullable=False, comment="Run that scored it."),
+        sa.PrimaryKeyConstraint("record_key_l", "record_key_r", name=op.f("pk_linkage_evidence")),
+        schema="core",
+        comment="Scored record pairs inside customers.",
+    )
+    op.create_table(
+        "steward_decision",
+        sa.Column("decision_id", sa.String(length=64), nullable=False, comment="Decision id."),
+        sa.Column("record_key_l", sa.String(length=280), nullable=False, comment="source:id."),
+        sa.Column("record_key_r", sa.String(length=280), nullable=False, comment="source:id."),
+        sa.Column(
+            "decision", sa.String(length=16), nullable=False, comment="must_link/cannot_link."
+        ),
+        sa.Column("decided_by", sa.String(length=200), nullable=False, comment="Steward."),
+        sa.Column("reason", sa.Text(), nullable=False, comment="Why."),
+        sa.Column("decided_at", sa.DateTime(), nullable=False, comment="When (UTC)."),
+        sa.Column("is_active", sa.Boolean(), nullable=False, comment="False once revoked."),
+        sa.CheckConstraint(
+            "decision IN ('must_link', 'cannot_link')", name=op.f("ck_steward_decision_decision")
+        ),
+        sa.PrimaryKeyConstraint("decision_id", name=op.f("pk_steward_decision")),
+        schema="core",
+        comment="Must-link / cannot-link decisions by data stewards.",
+    )
+    op.create_table(
+        "customer_360",
+        sa.Column("customer_id", sa.String(length=40), nullable=False, comment="Customer."),
+        sa.Column("party_type", sa.String(length=16), nullable=False, comment="person or company."),
+        sa.Column(
+            "display_name", sa.String(length=400), nullable=True, comment="Person or company name."
+        ),
+        sa.Column("email", sa.String(length=320), nullable=True, comment="Golden e-mail."),
+        sa.Column("phone", sa.String(length=32), nullable=True, comment="Golden phone."),
+        sa.Column("city", sa.String(length=200), nullable=True, comment="City."),
+        sa.Column("country", sa.String(length=2), nullable=True, comment="Country."),
+        sa.Column("source_systems", sa.JSON(), nullable=True, comment="Systems that know them."),
+        sa.Column("source_count", sa.Integer(), nullable=False, comment="Number of systems."),
+        sa.Column(
+            "record_count", sa.Integer(), nullable=False, comment="Number of source records."
+        ),
+        sa.Column(
+            "lifetime_revenue",
+            sa.Numeric(precision=18, scale=2),
+            nullable=False,
+            comment="Completed orders.",
+        ),
+        sa.Column(
+            "lifetime_margin",
+            sa.Numeric(precision=18, scale=2),
+            nullable=False,
+            comment="Revenue - cost.",
+        ),
+        sa.Column("orders", sa.Integer(), nullable=False, comment="Completed orders."),
+        sa.Column("invoices", sa.Integer(), nullable=False, comment="Invoices issued."),
+        sa.Column(
+            "invoices_outstanding",
+            sa.Numeric(precision=18, scale=2),
+            nullable=False,
+            comment="Open amount of unpaid invoices.",
+        ),
+        sa.Column("tickets", sa.Integer(), nullable=False, comment="Support tickets."),
+        sa.Column("open_tickets", sa.Integer(), nullable=False, comment="Tickets still open."),
+        sa.Column(
+            "avg_satisfaction", sa.Float(), nullable=True, comment="Mean ticket satisfaction."
+        ),
+        sa.Column("shipments", sa.Integer(), nullable=False, comment="Shipments."),
+        sa.Column("first_interaction_at", sa.DateTime(), nullable=True, comment="Earliest."),
+        sa.Column("last_interaction_at", sa.DateTime(), nullable=True, comment="Latest."),
+        sa.Column("as_of", sa.Date(), nullable=False, comment="Publish date."),
+        sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer_360")),
+        schema="marts",
+        comment="Each customer with activity from every system.",
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("customer_360", schema="marts")
+    op.drop_table("steward_decision", schema="core")
+    op.drop_table("linkage_evidence", schema="core")
+    op.drop_table("identity_event", schema="core")
+    op.drop_table("customer_source_xref", schema="core")
+    op.drop_table("customer_id_redirect", schema="core")
+    op.drop_table("customer_attribute_provenance", schema="core")
+    op.drop_table("customer", schema="core")
+    op.drop_table("activity", schema="core")
+    op.drop_table("sync_run", schema="audit")
+    op.drop_table("source_run", schema="audit")
+    op.drop_table("quarantined_record", schema="audit")
+    op.drop_table("data_quality", schema="audit")
+    op.drop_table("check_result", schema="audit")
+    for schema in reversed(SCHEMAS):
+        op.execute(sa.schema.DropSchema(schema, if_exists=True))

@@ -1,0 +1,90 @@
+"""`audit`: what each run read, quarantined, checked and published."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, Text
+from sqlalchemy.orm import Mapped
+
+from models.base import Base, column
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_run"
+    __table_args__ = ({"schema": "audit", "comment": "One row per published sync."},)
+
+    run_id: Mapped[str] = column(String(64), primary_key=True, comment="Dagster run id.")
+    started_at: Mapped[dt.datetime] = column(DateTime, comment="Extraction start (UTC).")
+    published_at: Mapped[dt.datetime] = column(DateTime, comment="Publish time (UTC).")
+    records_extracted: Mapped[int] = column(BigInteger, comment="Source records read.")
+    records_linked: Mapped[int] = column(BigInteger, comment="Records linked to a customer.")
+    records_quarantined: Mapped[int] = column(BigInteger, comment="Records quarantined.")
+    customers: Mapped[int] = column(BigInteger, comment="Customers after the run.")
+    customers_created: Mapped[int] = column(Integer, comment="New customer ids.")
+    customers_merged: Mapped[int] = column(Integer, comment="Ids retired by merges.")
+    customers_split: Mapped[int] = column(Integer, comment="Ids created by splits.")
+    duplicate_rate: Mapped[float] = column(
+        Float, comment="1 - customers / records linked: share of records that were duplicates."
+    )
+    summary: Mapped[dict | None] = column(JSON, comment="Run summary (counts only, no PII).")
+
+
+class SourceRun(Base):
+    __tablename__ = "source_run"
+    __table_args__ = ({"schema": "audit", "comment": "Per source and run: what was read."},)
+
+    run_id: Mapped[str] = column(String(64), primary_key=True, comment="Dagster run id.")
+    source_system: Mapped[str] = column(String(64), primary_key=True, comment="Source.")
+    records_read: Mapped[int] = column(BigInteger, comment="Customer records read.")
+    records_staged: Mapped[int] = column(BigInteger, comment="Records that passed cleansing.")
+    records_quarantined: Mapped[int] = column(BigInteger, comment="Records quarantined.")
+    activity_rows: Mapped[int] = column(BigInteger, comment="Activity rows read.")
+    unmapped_columns: Mapped[list | None] = column(JSON, comment="Source columns not mapped.")
+
+
+class QuarantinedRecord(Base):
+    __tablename__ = "quarantined_record"
+    __table_args__ = (
+        {"schema": "audit", "comment": "Records held back by a run, one row per problem."},
+    )
+
+    run_id: Mapped[str] = column(String(64), primary_key=True, comment="Dagster run id.")
+    source_system: Mapped[str] = column(String(64), primary_key=True, comment="Source.")
+    source_row_number: Mapped[int] = column(
+        BigInteger, primary_key=True, comment="Row position as read in the source."
+    )
+    reason_code: Mapped[str] = column(String(64), primary_key=True, comment="Problem code.")
+    source_record_id: Mapped[str] = column(String(200), comment="Key at the source.")
+    reason_message: Mapped[str] = column(Text, comment="What is wrong and how to fix it.")
+    raw_record: Mapped[str | None] = column(
+        Text, pii="direct", comment="The record as read (JSON)."
+    )
+    quarantined_at: Mapped[dt.datetime] = column(DateTime, comment="When (UTC).")
+
+
+class CheckResult(Base):
+    __tablename__ = "check_result"
+    __table_args__ = ({"schema": "audit", "comment": "Data-quality check results per run."},)
+
+    run_id: Mapped[str] = column(String(64), primary_key=True, comment="Dagster run id.")
+    check_name: Mapped[str] = column(String(120), primary_key=True, comment="Check.")
+    asset: Mapped[str] = column(String(120), comment="Asset checked.")
+    passed: Mapped[bool] = column(Boolean, comment="Whether it passed.")
+    severity: Mapped[str] = column(String(8), comment="ERROR (blocking) or WARN.")
+    detail: Mapped[dict | None] = column(JSON, comment="Figures behind the result.")
+    checked_at: Mapped[dt.datetime] = column(DateTime, comment="When (UTC).")
+
+
+class DataQuality(Base):
+    __tablename__ = "data_quality"
+    __table_args__ = (
+        {"schema": "audit", "comment": "Completeness and validity per field, source and run."},
+    )
+
+    run_id: Mapped[str] = column(String(64), primary_key=True, comment="Dagster run id.")
+    source_system: Mapped[str] = column(String(64), primary_key=True, comment="Source.")
+    field: Mapped[str] = column(String(64), primary_key=True, comment="Canonical field.")
+    completeness: Mapped[float] = column(Float, comment="Share of staged records with a value.")
+    records: Mapped[int] = column(Integer, comment="Staged records of the source.")
+    note: Mapped[str | None] = column(Text, comment="Free text.")

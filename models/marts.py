@@ -1,0 +1,45 @@
+"""`marts`: analyst-facing tables rebuilt by every publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import JSON, Date, DateTime, Float, Integer, Numeric, String
+from sqlalchemy.orm import Mapped
+
+from models.base import Base, column
+
+
+class Customer360(Base):
+    __tablename__ = "customer_360"
+    __table_args__ = (
+        {"schema": "marts", "comment": "Each customer with activity from every system."},
+    )
+
+    customer_id: Mapped[str] = column(String(40), primary_key=True, comment="Customer.")
+    party_type: Mapped[str] = column(String(16), comment="person or company.")
+    display_name: Mapped[str | None] = column(
+        String(400), pii="direct", comment="Person or company name."
+    )
+    email: Mapped[str | None] = column(String(320), pii="direct", comment="Golden e-mail.")
+    phone: Mapped[str | None] = column(String(32), pii="direct", comment="Golden phone.")
+    city: Mapped[str | None] = column(String(200), comment="City.")
+    country: Mapped[str | None] = column(String(2), comment="Country.")
+    source_systems: Mapped[list | None] = column(JSON, comment="Systems that know them.")
+    source_count: Mapped[int] = column(Integer, comment="Number of systems.")
+    record_count: Mapped[int] = column(Integer, comment="Number of source records.")
+    lifetime_revenue: Mapped[Decimal] = column(Numeric(18, 2), comment="Completed orders.")
+    lifetime_margin: Mapped[Decimal] = column(Numeric(18, 2), comment="Revenue - cost.")
+    orders: Mapped[int] = column(Integer, comment="Completed orders.")
+    invoices: Mapped[int] = column(Integer, comment="Invoices issued.")
+    invoices_outstanding: Mapped[Decimal] = column(
+        Numeric(18, 2), comment="Open amount of unpaid invoices."
+    )
+    tickets: Mapped[int] = column(Integer, comment="Support tickets.")
+    open_tickets: Mapped[int] = column(Integer, comment="Tickets still open.")
+    avg_satisfaction: Mapped[float | None] = column(Float, comment="Mean ticket satisfaction.")
+    shipments: Mapped[int] = column(Integer, comment="Shipments.")
+    first_interaction_at: Mapped[dt.datetime | None] = column(DateTime, comment="Earliest.")
+    last_interaction_at: Mapped[dt.datetime | None] = column(DateTime, comment="Latest.")
+    as_of: Mapped[dt.date] = column(Date, comment="Publish date.")

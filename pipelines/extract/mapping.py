@@ -1,0 +1,156 @@
+"""Turn a source's raw columns into the canonical field names, as SQL built with sqlglot.
+
+Column names, template text, defaults and value maps come from the registry, i.e. from users:
+building the statement as a sqlglot expression tree (identifiers quoted, literals escaped)
+keeps any of them from being read as SQL.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from sources.registry import (
+    ACTIVITY_FIELDS,
+    CANONICAL_FIELDS,
+    ActivitySpec,
+    FieldMapping,
+    SourceSpec,
+)
+
+_TEMPLATE_PARTS = re.compile(r"\{([^{}]+)\}")
+
+
+def _col(name: str) -> exp.Expression:
+    return exp.column(name, quoted=True)
+
+
+def _lit(value: str) -> exp.Expression:
+    return exp.Literal.string(value)
+
+
+def _func(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _blank_to_null(expression: exp.Expression) -> exp.Expression:
+    return _func("nullif", _func("trim", expression), _lit(""))
+
+
+def _template(template: str) -> exp.Expression:
+    """'{street_no} {street}' -> trimmed concatenation; NULL when every column is empty."""
+    parts: list[exp.Expression] = []
+    columns: list[exp.Expression] = []
+    position = 0
+    for match in _TEMPLATE_PARTS.finditer(template):
+        if match.start() > position:
+            parts.append(_lit(template[position : match.start()]))
+        column = _col(match.group(1))
+        columns.append(column)
+        parts.append(_func("coalesce", column.copy(), _lit("")))
+        position = match.end()
+    if position < len(template):
+        parts.append(_lit(template[position:]))
+    joined = _func("regexp_replace", _func("concat", *parts), _lit(r"\s+"), _lit(" "), _lit("g"))
+    any_value = exp.or_(*[exp.Not(this=exp.Is(this=c, expression=exp.Null())) for c in columns])
+    return exp.Case(ifs=[exp.If(this=any_value, true=_blank_to_null(joined))], default=exp.Null())
+
+
+def field_expression(mapping: FieldMapping | None, default: str | None = None) -> exp.Expression:
+    """The text value of one canonical field, with value maps and defaults applied."""
+    if mapping is None:
+        value: exp.Expression = exp.Null()
+    elif mapping.template is not None:
+        value = _template(mapping.template)
+    else:
+        value = _blank_to_null(exp.cast(_col(mapping.column or ""), "VARCHAR"))
+    if mapping is not None and mapping.values:
+        value = exp.Case(
+            this=value,
+            ifs=[exp.If(this=_lit(k), true=_lit(v)) for k, v in sorted(mapping.values.items())],
+            default=value.copy(),
+        )
+    if default is not None:
+        value = _func("coalesce", value, _lit(default))
+    return exp.cast(value, "VARCHAR")
+
+
+def _timestamp(mapping: FieldMapping | None) -> exp.Expression:
+    if mapping is None:
+        return exp.cast(exp.Null(), "TIMESTAMP")
+    text = field_expression(mapping)
+    if mapping.format:
+        return _func("try_strptime", text, _lit(mapping.format))
+    return exp.TryCast(this=text, to=exp.DataType.build("TIMESTAMP"))
+
+
+def _raw_record(columns: list[str]) -> exp.Expression:
+    args: list[exp.Expression] = []
+    for name in columns:
+        args.extend([_lit(name), _col(name)])
+    return exp.cast(_func("json_object", *args), "VARCHAR")
+
+
+def customer_mapping_sql(source: SourceSpec, raw_view: str, columns: list[str]) -> str:
+    """SELECT producing the `mapped` contract (docs/architecture.md) for one source."""
+    birth = source.fields.get("birth_date")
+    select: list[exp.Expression] = [
+        exp.alias_(_lit(source.name), "source_system"),
+        exp.alias_(exp.cast(_col("_source_row_number"), "BIGINT"), "source_row_number"),
+        exp.alias_(field_expression(FieldMapping("id", column=source.primary_key)), "source_record_id"),
+    ]
+    for name in CANONICAL_FIELDS:
+        select.append(
+            exp.alias_(
+                field_expression(source.fields.get(name), source.defaults.get(name)), name
+            )
+        )
+    select += [
+        exp.alias_(
+            exp.cast(_lit(birth.format) if birth and birth.format else exp.Null(), "VARCHAR"),
+            "birth_date_format",
+        ),
+        exp.alias_(
+            _timestamp(FieldMapping("w", column=source.watermark) if source.watermark else None),
+            "source_updated_at",
+        ),
+        exp.alias_(_raw_record(columns), "raw_record"),
+        exp.alias_(exp.cast(_col("_loaded_at"), "TIMESTAMP"), "loaded_at"),
+    ]
+    query = exp.select(*select).from_(exp.to_table(raw_view, quoted=True)).order_by(
+        _col("_source_row_number")
+    )
+    return query.sql(dialect="duckdb")
+
+
+def activity_mapping_sql(
+    source: SourceSpec, activity: ActivitySpec, raw_view: str, columns: list[str]
+) -> str:
+    """SELECT producing canonical activity rows for one activity table of a source."""
+    fields = activity.fields
+    numeric = {"amount", "cost", "open_amount", "satisfaction"}
+    select: list[exp.Expression] = [
+        exp.alias_(_lit(source.name), "source_system"),
+        exp.alias_(_lit(activity.name), "activity_name"),
+        exp.alias_(exp.cast(_col("_source_row_number"), "BIGINT"), "source_row_number"),
+        exp.alias_(_lit(activity.type), "activity_type"),
+        exp.alias_(field_expression(FieldMapping("id", column=activity.primary_key)), "activity_id"),
+        exp.alias_(
+            field_expression(FieldMapping("k", column=activity.customer_key)), "source_record_id"
+        ),
+    ]
+    for name in ACTIVITY_FIELDS:
+        if name in {"occurred_at", "closed_at"}:
+            value = _timestamp(fields.get(name))
+        elif name in numeric:
+            value = exp.TryCast(
+                this=field_expression(fields.get(name)),
+                to=exp.DataType.build("DECIMAL(18,2)"),
+            )
+        else:
+            value = field_expression(fields.get(name))
+        select.append(exp.alias_(value, name))
+    select.append(exp.alias_(_raw_record(columns), "raw_record"))
+    select.append(exp.alias_(exp.cast(_col("_loaded_at"), "TIMESTAMP"), "loaded_at"))
+    return exp.select(*select).from_(exp.to_table(raw_view, quoted=True)).sql(dialect="duckdb")

@@ -1,0 +1,402 @@
+"""Turn scored pairs into clusters (one per real customer), resisting chaining.
+
+Plain connected components at one threshold chain: A~B and B~C put A and C together
+even when nothing says A is C. Here:
+
+1. edges = pairs at/above `threshold`, plus must-link pairs, minus cannot-link pairs;
+2. in components of three or more records, a *weak* edge (below `strong_threshold`,
+   not must-link) survives only if a common neighbour supports it (a triangle) or it
+   is the best link of both of its records; otherwise it is a bridge built on thin
+   evidence and is cut;
+3. clusters larger than `max_cluster_size` are re-split on their own edges at rising
+   thresholds, and reported for review whatever the outcome;
+4. clusters still holding a cannot-link pair are rebuilt greedily, strongest edge
+   first, never joining a cannot-link pair (must-link edges go first).
+
+Steps 1-3 are set-based DuckDB SQL (connected components by label propagation with
+pointer jumping). Step 4 runs in Python but only over the few clusters that violate a
+cannot-link constraint, so it stays linear in their edge count.
+
+`cluster_id` is the smallest `record_key` of the cluster, so it is deterministic and
+independent of processing order; every staged record gets exactly one row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_CLUSTER_SIZE = 50
+# Label propagation halves path lengths each round; this is only a runaway guard.
+_MAX_ITERATIONS = 200
+
+
+def _q(name: str) -> str:
+    """Quote an identifier; table names come from code, never from data."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> Any:
+    return con.execute(sql, list(params)).fetchall()[0][0]
+
+
+def connected_components(
+    con: duckdb.DuckDBPyConnection, edges: str, out: str
+) -> int:
+    """Create table `out(node, label)` for every node of `edges(a, b)`; label = the
+    smallest node of its component. Returns the number of propagation rounds.
+
+    Min-label propagation plus pointer jumping (label := label of label) needs about
+    log(diameter) rounds instead of diameter rounds.
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __cc_adj AS "  # noqa: S608
+        f"SELECT a AS src, b AS dst FROM {_q(edges)} UNION ALL SELECT b, a FROM {_q(edges)}"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __cc_lab AS "
+        "SELECT src AS node, min(least(src, dst)) AS label FROM __cc_adj GROUP BY src"
+    )
+    rounds = 0
+    for rounds in range(1, _MAX_ITERATIONS + 1):  # noqa: B007 - rounds is reported
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE __cc_step AS
+            SELECT l.node, least(l.label, min(n.label)) AS label
+            FROM __cc_lab l
+            JOIN __cc_adj e ON e.src = l.node
+            JOIN __cc_lab n ON n.node = e.dst
+            GROUP BY l.node, l.label
+            """
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE __cc_next AS
+            SELECT s.node, least(s.label, coalesce(p.label, s.label)) AS label
+            FROM __cc_step s LEFT JOIN __cc_step p ON p.node = s.label
+            """
+        )
+        changed = _scalar(
+            con,
+            "SELECT count(*) FROM __cc_next x JOIN __cc_lab l USING (node) "
+            "WHERE x.label <> l.label",
+        )
+        con.execute("DROP TABLE __cc_lab")
+        con.execute("ALTER TABLE __cc_next RENAME TO __cc_lab")
+        if changed == 0:
+            break
+    else:
+        raise RuntimeError(
+            f"connected components did not converge in {_MAX_ITERATIONS} rounds"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_q(out)} AS SELECT node, label FROM __cc_lab"
+    )
+    con.execute("DROP TABLE IF EXISTS __cc_lab")
+    con.execute("DROP TABLE IF EXISTS __cc_step")
+    con.execute("DROP TABLE IF EXISTS __cc_adj")
+    return rounds
+
+
+def _normalised_pairs(table: str) -> str:
+    return (
+        f"SELECT DISTINCT least(record_key_l, record_key_r) AS a, "  # noqa: S608
+        f"greatest(record_key_l, record_key_r) AS b FROM {_q(table)} "
+        f"WHERE record_key_l IS NOT NULL AND record_key_r IS NOT NULL "
+        f"AND record_key_l <> record_key_r"
+    )
+
+
+def cluster(
+    con: duckdb.DuckDBPyConnection,
+    staged: str = "staged",
+    pairs: str = "pairs",
+    *,
+    threshold: float,
+    must_link: str | None = None,
+    cannot_link: str | None = None,
+    max_cluster_size: int = DEFAULT_MAX_CLUSTER_SIZE,
+    strong_threshold: float | None = None,
+) -> dict[str, Any]:
+    """Create table `clusters(record_key, cluster_id)` for every record of `staged`.
+
+    `pairs` needs record_key_l, record_key_r, match_probability. `must_link` and
+    `cannot_link` are optional tables of (record_key_l, record_key_r) from clerical
+    review. `strong_threshold` (default: a tenth of the remaining doubt above
+    `threshold`, e.g. 0.9 -> 0.99) separates weak edges, which must be corroborated,
+    from strong ones. Also creates table `cluster_review` (cluster_id, size, reason)
+    listing clusters a person should look at. Returns counts for run metadata.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be within [0, 1], got {threshold}")
+    if max_cluster_size < 2:
+        raise ValueError(f"max_cluster_size must be at least 2, got {max_cluster_size}")
+    strong = strong_threshold if strong_threshold is not None else 1 - (1 - threshold) / 10
+    strong = max(strong, threshold)
+
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __cl_nodes AS "  # noqa: S608
+        f"SELECT DISTINCT record_key FROM {_q(staged)} WHERE record_key IS NOT NULL"
+    )
+    must_sql = _normalised_pairs(must_link) if must_link else "SELECT NULL AS a, NULL AS b LIMIT 0"
+    cannot_sql = (
+        _normalised_pairs(cannot_link) if cannot_link else "SELECT NULL AS a, NULL AS b LIMIT 0"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __cl_must AS {must_sql}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __cl_cannot AS {cannot_sql}")
+
+    # 1. Candidate edges. Must-link wins over a low score; cannot-link removes the
+    # direct edge (indirect paths are handled in step 4). Keys unknown to `staged`
+    # are ignored: a stale review decision must not resurrect a deleted record.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __cl_edges AS
+        WITH raw AS (
+            SELECT least(record_key_l, record_key_r) AS a,
+                   greatest(record_key_l, record_key_r) AS b,
+                   match_probability AS p, false AS must
+            FROM {_q(pairs)}
+            WHERE match_probability >= ? AND record_key_l <> record_key_r
+            UNION ALL
+            SELECT a, b, 1.0, true FROM __cl_must
+        )
+        SELECT raw.a, raw.b, max(raw.p) AS p, bool_or(raw.must) AS must
+        FROM raw
+        SEMI JOIN __cl_nodes na ON na.record_key = raw.a
+        SEMI JOIN __cl_nodes nb ON nb.record_key = raw.b
+        ANTI JOIN __cl_cannot c ON c.a = raw.a AND c.b = raw.b
+        GROUP BY raw.a, raw.b
+        """,  # noqa: S608
+        [threshold],
+    )
+    n_edges = _scalar(con, "SELECT count(*) FROM __cl_edges")
+    n_must_conflicts = _scalar(
+        con, "SELECT count(*) FROM __cl_must m JOIN __cl_cannot c USING (a, b)"
+    )
+    connected_components(con, "__cl_edges", "__cl_comp")
+
+    # 2. Cut weak, uncorroborated edges inside components of three or more records.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __cl_weak AS
+        WITH comp_size AS (SELECT label, count(*) AS n FROM __cl_comp GROUP BY label),
+        adj AS (SELECT a AS src, b AS dst, p FROM __cl_edges
+                UNION ALL SELECT b, a, p FROM __cl_edges),
+        best AS (
+            -- the best partner of each record; ties broken by key for determinism
+            SELECT src, dst FROM adj
+            QUALIFY row_number() OVER (PARTITION BY src ORDER BY p DESC, dst) = 1
+        ),
+        candidates AS (
+            SELECT e.a, e.b FROM __cl_edges e
+            JOIN __cl_comp c ON c.node = e.a
+            JOIN comp_size s ON s.label = c.label
+            WHERE NOT e.must AND e.p < ? AND s.n >= 3
+        ),
+        supported AS (
+            SELECT DISTINCT c.a, c.b FROM candidates c
+            JOIN adj x ON x.src = c.a
+            JOIN adj y ON y.src = c.b AND y.dst = x.dst
+        ),
+        mutual_best AS (
+            SELECT c.a, c.b FROM candidates c
+            JOIN best ba ON ba.src = c.a AND ba.dst = c.b
+            JOIN best bb ON bb.src = c.b AND bb.dst = c.a
+        )
+        SELECT a, b FROM candidates
+        EXCEPT SELECT a, b FROM supported
+        EXCEPT SELECT a, b FROM mutual_best
+        """,
+        [strong],
+    )
+    n_weak = _scalar(con, "SELECT count(*) FROM __cl_weak")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __cl_kept AS "
+        "SELECT e.* FROM __cl_edges e ANTI JOIN __cl_weak w ON w.a = e.a AND w.b = e.b"
+    )
+    connected_components(con, "__cl_kept", "__cl_comp")
+
+    # 3. Size guard: re-split oversized clusters on their own edges at rising thresholds.
+    oversized = con.execute(
+        "SELECT label, count(*) AS n FROM __cl_comp GROUP BY label HAVING count(*) > ? "
+        "ORDER BY label",
+        [max_cluster_size],
+    ).fetchall()
+    review: list[tuple[str, int | None, str]] = [
+        (label, n, "oversized: split at a higher threshold") for label, n in oversized
+    ]
+    doubt = 1 - strong
+    step = 0
+    while oversized and step < 6:
+        step += 1
+        doubt /= 10
+        level = 1 - doubt
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE __cl_big AS
+            SELECT node FROM __cl_comp WHERE label IN (
+                SELECT label FROM __cl_comp GROUP BY label HAVING count(*) > ?)
+            """,
+            [max_cluster_size],
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE __cl_kept_next AS
+            SELECT e.* FROM __cl_kept e
+            LEFT JOIN __cl_big b ON b.node = e.a
+            WHERE e.must OR e.p >= ? OR b.node IS NULL
+            """,
+            [level],
+        )
+        con.execute("DROP TABLE __cl_kept")
+        con.execute("ALTER TABLE __cl_kept_next RENAME TO __cl_kept")
+        connected_components(con, "__cl_kept", "__cl_comp")
+        oversized = con.execute(
+            "SELECT label, count(*) FROM __cl_comp GROUP BY label HAVING count(*) > ?",
+            [max_cluster_size],
+        ).fetchall()
+    still_oversized = [(label, n) for label, n in oversized]
+    review += [
+        (label, n, "oversized: could not be split below max_cluster_size")
+        for label, n in still_oversized
+    ]
+
+    # 4. Cannot-link pairs that are still connected through other records.
+    violating = [
+        row[0]
+        for row in con.execute(
+            """
+            SELECT DISTINCT ca.label FROM __cl_cannot c
+            JOIN __cl_comp ca ON ca.node = c.a
+            JOIN __cl_comp cb ON cb.node = c.b
+            WHERE ca.label = cb.label ORDER BY 1
+            """
+        ).fetchall()
+    ]
+    must_conflicts = 0
+    if violating:
+        must_conflicts = _split_violations(con, violating)
+        review += [(label, None, "cannot-link pair was connected: rebuilt") for label in violating]
+
+    # 5. Every staged record gets one cluster; singletons are their own cluster.
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE clusters AS
+        WITH lab AS (
+            SELECT n.record_key, coalesce(c.label, n.record_key) AS label
+            FROM __cl_nodes n LEFT JOIN __cl_comp c ON c.node = n.record_key
+        )
+        SELECT record_key, min(record_key) OVER (PARTITION BY label) AS cluster_id
+        FROM lab ORDER BY cluster_id, record_key
+        """
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE cluster_review "
+        "(cluster_id VARCHAR, size BIGINT, reason VARCHAR)"
+    )
+    if review:
+        con.executemany("INSERT INTO cluster_review VALUES (?, ?, ?)", review)
+
+    stats = con.execute(
+        """
+        WITH s AS (SELECT cluster_id, count(*) AS n FROM clusters GROUP BY cluster_id)
+        SELECT (SELECT count(*) FROM clusters), count(*), count(*) FILTER (WHERE n = 1),
+               coalesce(max(n), 0)
+        FROM s
+        """
+    ).fetchall()[0]
+    for tmp in ("__cl_nodes", "__cl_must", "__cl_cannot", "__cl_edges", "__cl_weak",
+                "__cl_kept", "__cl_comp", "__cl_big"):
+        con.execute(f"DROP TABLE IF EXISTS {tmp}")
+    result = {
+        "n_records": stats[0],
+        "n_clusters": stats[1],
+        "n_singletons": stats[2],
+        "largest_cluster_size": stats[3],
+        "threshold": threshold,
+        "strong_threshold": strong,
+        "n_edges": n_edges,
+        "weak_edges_removed": n_weak,
+        "oversized_clusters": [{"cluster_id": c, "size": n} for c, n, r in review
+                               if r.startswith("oversized: split")],
+        "unsplittable_clusters": [{"cluster_id": c, "size": n} for c, n in still_oversized],
+        "cannot_link_rebuilt_clusters": violating,
+        "must_link_conflicts": int(n_must_conflicts) + must_conflicts,
+    }
+    logger.info("clustering: %s", result)
+    return result
+
+
+def _split_violations(con: duckdb.DuckDBPyConnection, labels: list[str]) -> int:
+    """Rebuild the given components greedily without joining any cannot-link pair.
+
+    Kruskal-style: must-link edges first, then by descending probability (ties by key,
+    for determinism); an edge is skipped when it would put a cannot-link pair in one
+    cluster. Returns how many must-link edges had to be skipped.
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE __cl_fix AS SELECT unnest(?) AS label", [labels])
+    edges = con.execute(
+        """
+        SELECT e.a, e.b, e.must FROM __cl_kept e
+        JOIN __cl_comp c ON c.node = e.a
+        WHERE c.label IN (SELECT label FROM __cl_fix)
+        ORDER BY e.must DESC, e.p DESC, e.a, e.b
+        """
+    ).fetchall()
+    nodes = [
+        r[0]
+        for r in con.execute(
+            "SELECT node FROM __cl_comp WHERE label IN (SELECT label FROM __cl_fix) ORDER BY node"
+        ).fetchall()
+    ]
+    node_set = set(nodes)
+    forbidden: dict[str, set[str]] = {n: set() for n in nodes}
+    for a, b in con.execute("SELECT a, b FROM __cl_cannot").fetchall():
+        if a in node_set and b in node_set:
+            forbidden[a].add(b)
+            forbidden[b].add(a)
+
+    parent = {n: n for n in nodes}
+    members = {n: {n} for n in nodes}
+    banned = {n: set(forbidden[n]) for n in nodes}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    skipped_must = 0
+    for a, b, must in edges:
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        if banned[ra] & members[rb]:
+            skipped_must += int(must)
+            continue
+        if len(members[ra]) < len(members[rb]):
+            ra, rb = rb, ra
+        parent[rb] = ra
+        members[ra] |= members.pop(rb)
+        banned[ra] |= banned.pop(rb)
+
+    relabel = [(n, min(members[find(n)])) for n in nodes]
+    con.execute("CREATE OR REPLACE TEMP TABLE __cl_relabel (node VARCHAR, label VARCHAR)")
+    con.executemany("INSERT INTO __cl_relabel VALUES (?, ?)", relabel)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __cl_comp_next AS
+        SELECT c.node, coalesce(r.label, c.label) AS label
+        FROM __cl_comp c LEFT JOIN __cl_relabel r USING (node)
+        """
+    )
+    con.execute("DROP TABLE __cl_comp")
+    con.execute("ALTER TABLE __cl_comp_next RENAME TO __cl_comp")
+    con.execute("DROP TABLE IF EXISTS __cl_relabel")
+    con.execute("DROP TABLE IF EXISTS __cl_fix")
+    return skipped_must

@@ -1,0 +1,108 @@
+"""`marts.customer_360` and the activity it is built from, computed in the work DuckDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+
+def resolve_activity(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Attach each activity row to its customer via the source's customer key.
+
+    Creates `resolved_activity` and `activity_quarantine` (rows whose customer key matches no
+    linked record: the customer record is missing or was itself quarantined)."""
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE resolved_activity AS
+        SELECT act.*, a.customer_id
+        FROM activity act
+        JOIN assignment a ON a.record_key = act.source_system || ':' || act.source_record_id
+        WHERE act.activity_id IS NOT NULL
+        QUALIFY row_number() OVER (
+            PARTITION BY act.source_system, act.activity_name, act.activity_id
+            ORDER BY act.source_row_number DESC) = 1;
+
+        CREATE OR REPLACE TABLE activity_quarantine AS
+        SELECT act.source_system || '.' || act.activity_name AS source_system,
+               act.source_row_number,
+               coalesce(act.activity_id, '#row' || act.source_row_number) AS source_record_id,
+               CASE WHEN act.activity_id IS NULL THEN 'missing_primary_key'
+                    WHEN a.record_key IS NULL THEN 'activity_customer_unknown'
+                    ELSE 'duplicate_primary_key' END AS reason_code,
+               CASE WHEN act.activity_id IS NULL
+                    THEN 'activity row of ' || act.source_system || '.' || act.activity_name
+                         || ' has no primary key; fill it at the source'
+                    WHEN a.record_key IS NULL
+                    THEN 'activity of ' || act.source_system || '.' || act.activity_name
+                         || ' points to a customer key that is not a linked customer record '
+                         || '(missing at the source or quarantined); fix the customer record'
+                    ELSE 'duplicate activity key in ' || act.source_system || '.'
+                         || act.activity_name || '; the last row read was kept' END
+                   AS reason_message,
+               act.raw_record
+        FROM activity act
+        LEFT JOIN assignment a ON a.record_key = act.source_system || ':' || act.source_record_id
+        WHERE act.activity_id IS NULL OR a.record_key IS NULL
+           OR (act.source_system, act.activity_name, act.activity_id, act.source_row_number)
+              NOT IN (SELECT (source_system, activity_name, activity_id, source_row_number)
+                      FROM resolved_activity);
+        """
+    )
+    resolved, orphaned = con.execute(
+        "SELECT (SELECT count(*) FROM resolved_activity), (SELECT count(*) FROM activity_quarantine)"
+    ).fetchall()[0]
+    return {"activity_resolved": int(resolved), "activity_quarantined": int(orphaned)}
+
+
+def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
+    """Create `customer_360` from `golden`, `assignment`, `staged` and `resolved_activity`."""
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE customer_360 AS
+        WITH systems AS (
+            SELECT a.customer_id, list(DISTINCT s.source_system ORDER BY s.source_system) AS ss
+            FROM assignment a JOIN staged s USING (record_key) GROUP BY 1
+        ),
+        act AS (
+            SELECT customer_id,
+                sum(CASE WHEN activity_type = 'order' AND coalesce(status, 'completed') = 'completed'
+                         THEN amount ELSE 0 END) AS revenue,
+                sum(CASE WHEN activity_type = 'order' AND coalesce(status, 'completed') = 'completed'
+                         THEN amount - coalesce(cost, 0) ELSE 0 END) AS margin,
+                count(*) FILTER (WHERE activity_type = 'order'
+                                 AND coalesce(status, 'completed') = 'completed') AS orders,
+                count(*) FILTER (WHERE activity_type = 'invoice') AS invoices,
+                sum(CASE WHEN activity_type = 'invoice' AND coalesce(status, 'open') <> 'paid'
+                         THEN coalesce(open_amount, amount) ELSE 0 END) AS outstanding,
+                count(*) FILTER (WHERE activity_type = 'ticket') AS tickets,
+                count(*) FILTER (WHERE activity_type = 'ticket'
+                                 AND coalesce(status, 'open') <> 'closed') AS open_tickets,
+                avg(satisfaction) FILTER (WHERE activity_type = 'ticket') AS satisfaction,
+                count(*) FILTER (WHERE activity_type = 'shipment') AS shipments,
+                min(occurred_at) AS first_at, max(coalesce(closed_at, occurred_at)) AS last_at
+            FROM resolved_activity GROUP BY 1
+        )
+        SELECT g.customer_id, g.party_type,
+               CASE WHEN g.party_type = 'company' THEN coalesce(g.company_name, g.full_name)
+                    ELSE coalesce(g.full_name, concat_ws(' ', g.given_name, g.family_name)) END
+                   AS display_name,
+               g.email, g.phone, g.city, g.country,
+               to_json(systems.ss) AS source_systems, g.source_count, g.record_count,
+               coalesce(act.revenue, 0)::DECIMAL(18,2) AS lifetime_revenue,
+               coalesce(act.margin, 0)::DECIMAL(18,2) AS lifetime_margin,
+               coalesce(act.orders, 0) AS orders, coalesce(act.invoices, 0) AS invoices,
+               coalesce(act.outstanding, 0)::DECIMAL(18,2) AS invoices_outstanding,
+               coalesce(act.tickets, 0) AS tickets, coalesce(act.open_tickets, 0) AS open_tickets,
+               act.satisfaction::DOUBLE AS avg_satisfaction,
+               coalesce(act.shipments, 0) AS shipments,
+               act.first_at AS first_interaction_at, act.last_at AS last_interaction_at,
+               $as_of AS as_of
+        FROM golden g
+        LEFT JOIN systems USING (customer_id)
+        LEFT JOIN act USING (customer_id)
+        ORDER BY g.customer_id
+        """,
+        {"as_of": as_of},
+    )
+    return int(con.execute("SELECT count(*) FROM customer_360").fetchall()[0][0])

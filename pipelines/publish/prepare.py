@@ -1,0 +1,284 @@
+"""Build the rows the store will hold after this run, in the work DuckDB.
+
+The work connection mirrors the store's schema (DDL compiled from `models/`), so the previous
+state and the new state are plain tables with the governed columns, and publish only copies
+files into the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+from duckdb_engine import Dialect as DuckDBDialect
+
+import models
+from pipelines.publish.store import TableLoad, read_tables
+from pipelines.workarea import WorkArea
+
+PREVIOUS_TABLES = (
+    "core.customer",
+    "core.customer_source_xref",
+    "core.customer_id_redirect",
+    "core.steward_decision",
+)
+GOLDEN_ATTRIBUTES = (
+    "party_type", "given_name", "family_name", "full_name", "company_name", "email", "phone",
+    "address_line1", "address_line2", "postcode", "city", "region", "country", "birth_date",
+    "tax_id",
+)
+# Tables the publish writes, and whether the new file replaces the table or is appended.
+PUBLISHED: tuple[tuple[str, str], ...] = (
+    ("core.customer", "replace"),
+    ("core.customer_source_xref", "replace"),
+    ("core.customer_id_redirect", "append"),
+    ("core.identity_event", "append"),
+    ("core.customer_attribute_provenance", "replace"),
+    ("core.activity", "replace"),
+    ("core.linkage_evidence", "replace"),
+    ("audit.quarantined_record", "append"),
+    ("audit.source_run", "append"),
+    ("audit.sync_run", "append"),
+    ("audit.check_result", "append"),
+    ("audit.data_quality", "append"),
+    ("marts.customer_360", "replace"),
+)
+
+
+def layer_name(table: str, prefix: str = "") -> str:
+    return prefix + table.replace(".", "__")
+
+
+def mirror_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the store's schemas and empty tables inside the work connection."""
+    dialect = DuckDBDialect()
+    for schema in models.SCHEMAS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for table in models.metadata.sorted_tables:
+        ddl = str(sa.schema.CreateTable(table).compile(dialect=dialect))
+        con.execute(ddl.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+
+
+def load_previous_state(con: duckdb.DuckDBPyConnection, url: str, work: WorkArea) -> dict[str, int]:
+    """Copy the store's current identity state into the work area (`previous__*` layers)."""
+    mirror_schema(con)
+    previous = read_tables(url, list(PREVIOUS_TABLES))
+    counts = {}
+    for table in PREVIOUS_TABLES:
+        data = previous.get(table)
+        if data is not None and data.num_rows:
+            con.register("previous_rows", data)
+            columns = ", ".join(f'"{c}"' for c in data.column_names)
+            con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM previous_rows")  # noqa: S608
+            con.unregister("previous_rows")
+        work.save(con, layer_name(table, "previous__"), table)
+        counts[table] = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608
+    return counts
+
+
+def identity_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    """Views in the shape `pipelines.identity.assign` expects."""
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE previous_xref AS
+        SELECT source_system || ':' || source_record_id AS record_key, customer_id
+        FROM core.customer_source_xref;
+        CREATE OR REPLACE TABLE previous_customer AS
+        SELECT customer_id, created_at FROM core.customer;
+        CREATE OR REPLACE TABLE retired_ids AS
+        SELECT retired_customer_id AS customer_id FROM core.customer_id_redirect;
+        """
+    )
+
+
+def restore_previous(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
+    mirror_schema(con)
+    for table in PREVIOUS_TABLES:
+        path = work.path(layer_name(table, "previous__"))
+        con.execute(f"INSERT INTO {table} SELECT * FROM read_parquet(?)", [str(path)])  # noqa: S608
+
+
+def _fingerprint(alias: str) -> str:
+    parts = ", ".join(f"CAST({alias}.{a} AS VARCHAR)" for a in GOLDEN_ATTRIBUTES)
+    return f"md5(concat_ws('|', {parts}, CAST({alias}.record_count AS VARCHAR), CAST({alias}.source_count AS VARCHAR)))"
+
+
+def build_publish_tables(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    now: dt.datetime,
+    run_summary: dict,
+) -> None:
+    """Fill `new.<schema>__<table>` tables from the work layers loaded in `con` (golden,
+    assignment, provenance, activity, quarantine, pairs, id_changes, redirects, customer_360,
+    staged, mapped) and the previous state (core.* mirrored tables)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS new")
+    params = {"run": run_id, "now": now}
+    attrs = ", ".join(f"g.{a}" for a in GOLDEN_ATTRIBUTES)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE new.core__customer AS
+        SELECT g.customer_id, {attrs}, g.source_count, true AS is_active, g.record_count,
+               coalesce(p.created_run_id, $run) AS created_run_id,
+               CASE WHEN p.customer_id IS NULL OR {_fingerprint('g')} <> {_fingerprint('p')}
+                    THEN $run ELSE p.updated_run_id END AS updated_run_id,
+               coalesce(p.created_at, $now) AS created_at,
+               CASE WHEN p.customer_id IS NULL OR {_fingerprint('g')} <> {_fingerprint('p')}
+                    THEN $now ELSE p.updated_at END AS updated_at
+        FROM golden g LEFT JOIN core.customer p USING (customer_id)
+        UNION ALL
+        -- Customers whose records all disappeared from the sources are kept, inactive.
+        SELECT p.* REPLACE (false AS is_active,
+            CASE WHEN p.is_active THEN $run ELSE p.updated_run_id END AS updated_run_id,
+            CASE WHEN p.is_active THEN $now ELSE p.updated_at END AS updated_at)
+        FROM core.customer p
+        WHERE p.customer_id NOT IN (SELECT customer_id FROM golden)
+          AND p.customer_id NOT IN (SELECT retired_customer_id FROM redirects)
+        ORDER BY customer_id
+        """,
+        params,
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE new.core__customer_source_xref AS
+        WITH best AS (
+            SELECT k AS record_key, max(match_probability) AS match_probability
+            FROM (SELECT record_key_l AS k, match_probability FROM linked_pairs
+                  UNION ALL SELECT record_key_r, match_probability FROM linked_pairs)
+            GROUP BY k
+        )
+        SELECT s.source_system, s.source_record_id, a.customer_id, a.cluster_size,
+               b.match_probability, true AS is_active,
+               coalesce(p.first_linked_run_id, $run) AS first_linked_run_id,
+               CASE WHEN p.customer_id IS DISTINCT FROM a.customer_id OR NOT p.is_active
+                    THEN $run ELSE p.linked_run_id END AS linked_run_id
+        FROM assignment a
+        JOIN staged s USING (record_key)
+        LEFT JOIN best b USING (record_key)
+        LEFT JOIN core.customer_source_xref p
+               ON p.source_system = s.source_system AND p.source_record_id = s.source_record_id
+        UNION ALL
+        -- Records no longer delivered keep their link, marked inactive (never silently lost).
+        SELECT p.source_system, p.source_record_id,
+               coalesce(r.customer_id, p.customer_id) AS customer_id, p.cluster_size,
+               p.match_probability, false AS is_active, p.first_linked_run_id,
+               CASE WHEN p.is_active OR r.customer_id IS NOT NULL THEN $run
+                    ELSE p.linked_run_id END AS linked_run_id
+        FROM core.customer_source_xref p
+        LEFT JOIN redirects r ON r.retired_customer_id = p.customer_id
+        WHERE p.source_system || ':' || p.source_record_id NOT IN (SELECT record_key FROM assignment)
+        ORDER BY source_system, source_record_id
+        """,
+        params,
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE new.core__customer_id_redirect AS
+        SELECT retired_customer_id, customer_id, $run AS run_id, 'merge' AS reason,
+               $now AS retired_at
+        FROM redirects ORDER BY retired_customer_id;
+
+        CREATE OR REPLACE TABLE new.core__identity_event AS
+        SELECT $run || ':' || lpad(CAST(row_number() OVER (ORDER BY customer_id) AS VARCHAR), 8, '0')
+                   AS event_id,
+               $run AS run_id, change AS event_type, customer_id,
+               to_json(related_customer_ids) AS related_customer_ids, record_count,
+               to_json({'records': record_count}) AS evidence, $now AS occurred_at
+        FROM id_changes ORDER BY customer_id;
+
+        CREATE OR REPLACE TABLE new.core__customer_attribute_provenance AS
+        SELECT customer_id, attribute, source_system, source_record_id, rule
+        FROM provenance ORDER BY customer_id, attribute;
+
+        CREATE OR REPLACE TABLE new.core__activity AS
+        SELECT source_system, activity_name, activity_id, activity_type, source_record_id,
+               customer_id, occurred_at, amount, cost, currency, status, satisfaction,
+               open_amount, closed_at
+        FROM resolved_activity ORDER BY source_system, activity_name, activity_id;
+
+        CREATE OR REPLACE TABLE new.core__linkage_evidence AS
+        SELECT record_key_l, record_key_r, customer_id, match_weight, match_probability,
+               comparison_weights, $run AS run_id
+        FROM linked_pairs ORDER BY record_key_l, record_key_r;
+
+        CREATE OR REPLACE TABLE new.audit__quarantined_record AS
+        SELECT $run AS run_id, source_system, source_row_number, reason_code,
+               source_record_id, reason_message, raw_record, $now AS quarantined_at
+        FROM all_quarantine ORDER BY source_system, source_row_number, reason_code;
+        """,
+        params,
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE new.audit__source_run AS
+        WITH m AS (SELECT source_system, count(*) AS n FROM mapped GROUP BY 1),
+             s AS (SELECT source_system, count(*) AS n FROM staged GROUP BY 1),
+             q AS (SELECT source_system, count(DISTINCT source_row_number) AS n
+                   FROM quarantine GROUP BY 1),
+             a AS (SELECT source_system, count(*) AS n FROM activity GROUP BY 1)
+        SELECT $run AS run_id, m.source_system, m.n AS records_read,
+               coalesce(s.n, 0) AS records_staged, coalesce(q.n, 0) AS records_quarantined,
+               coalesce(a.n, 0) AS activity_rows,
+               to_json(coalesce(u.unmapped_columns, [])) AS unmapped_columns
+        FROM m LEFT JOIN s USING (source_system) LEFT JOIN q USING (source_system)
+        LEFT JOIN a USING (source_system) LEFT JOIN unmapped u USING (source_system)
+        ORDER BY m.source_system;
+
+        CREATE OR REPLACE TABLE new.audit__data_quality AS
+        SELECT $run AS run_id, source_system, field,
+               avg(CASE WHEN has_value THEN 1.0 ELSE 0.0 END) AS completeness,
+               count(*) AS records, NULL AS note
+        FROM (UNPIVOT (SELECT source_system,
+                          given_name IS NOT NULL OR company_name IS NOT NULL AS name,
+                          email IS NOT NULL AS email, phone IS NOT NULL AS phone,
+                          address_line1 IS NOT NULL AS address_line1,
+                          postcode IS NOT NULL AS postcode, birth_date IS NOT NULL AS birth_date,
+                          tax_id IS NOT NULL AS tax_id FROM staged)
+              ON COLUMNS(* EXCLUDE (source_system)) INTO NAME field VALUE has_value)
+        GROUP BY ALL ORDER BY source_system, field;
+
+        CREATE OR REPLACE TABLE new.audit__check_result AS
+        SELECT $run AS run_id, check_name, asset, passed, severity, detail, $now AS checked_at
+        FROM check_results;
+
+        CREATE OR REPLACE TABLE new.marts__customer_360 AS
+        SELECT * FROM customer_360 ORDER BY customer_id;
+        """,
+        params,
+    )
+    summary = pa.table({"summary": [run_summary]})
+    con.register("run_summary", summary)
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE new.audit__sync_run AS
+        SELECT $run AS run_id,
+               (SELECT min(loaded_at) FROM mapped) AS started_at, $now AS published_at,
+               (SELECT count(*) FROM mapped) AS records_extracted,
+               (SELECT count(*) FROM assignment) AS records_linked,
+               (SELECT count(DISTINCT (source_system, source_row_number)) FROM quarantine)
+                   AS records_quarantined,
+               (SELECT count(*) FROM golden) AS customers,
+               (SELECT count(*) FROM id_changes WHERE change = 'created') AS customers_created,
+               (SELECT count(*) FROM redirects) AS customers_merged,
+               (SELECT count(*) FROM id_changes WHERE change = 'split') AS customers_split,
+               CASE WHEN (SELECT count(*) FROM assignment) = 0 THEN 0.0
+                    ELSE 1.0 - (SELECT count(*) FROM golden)
+                             / (SELECT count(*) FROM assignment) END AS duplicate_rate,
+               to_json((SELECT summary FROM run_summary)) AS summary
+        """,
+        params,
+    )
+    con.unregister("run_summary")
+
+
+def table_loads(con: duckdb.DuckDBPyConnection, work: WorkArea) -> list[TableLoad]:
+    """Save every `new.*` table as a layer and describe how publish loads it."""
+    loads = []
+    for table, mode in PUBLISHED:
+        name = layer_name(table, "publish__")
+        work.save(con, name, "new." + layer_name(table))
+        loads.append(TableLoad(table=table, path=work.path(name), mode=mode))
+    return loads

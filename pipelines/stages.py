@@ -1,0 +1,284 @@
+"""The nightly sync's stages as plain functions: Dagster assets call these, tests can too.
+
+Each stage reads its inputs from the work area, writes its outputs there, and returns the
+figures it wants shown (counts only: never personal values).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.cleanse.cleanse import cleanse
+from pipelines.extract.extract import ExtractResult, build_mapped, extract_source
+from pipelines.golden.survivorship import build_golden
+from pipelines.identity.assign import assign_ids
+from pipelines.link.clustering import cluster
+from pipelines.link.linkage import link
+from pipelines.marts.customer_360 import build_customer_360, resolve_activity
+from pipelines.publish import store
+from pipelines.publish.prepare import (
+    build_publish_tables,
+    identity_inputs,
+    load_previous_state,
+    restore_previous,
+    table_loads,
+)
+from pipelines.settings import Settings
+from pipelines.workarea import WorkArea, connect
+from sources.registry import Registry, load_registry
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def registry(settings: Settings) -> Registry:
+    return load_registry(settings.sources_config)
+
+
+def work_area(settings: Settings) -> WorkArea:
+    return WorkArea(settings.work_dir)
+
+
+def _load(con: duckdb.DuckDBPyConnection, work: WorkArea, *names: str) -> None:
+    for name in names:
+        work.load(con, name)
+
+
+def _materialise(con: duckdb.DuckDBPyConnection, work: WorkArea, *names: str) -> None:
+    """Load layers as tables (not views) where a stage reads them many times."""
+    for name in names:
+        con.execute(
+            f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM read_parquet(?)',  # noqa: S608
+            [str(work.path(name))],
+        )
+
+
+def extract(settings: Settings, source_name: str) -> ExtractResult:
+    work = work_area(settings)
+    result = extract_source(registry(settings).get(source_name), work, utcnow())
+    (work.root / "raw").mkdir(parents=True, exist_ok=True)
+    (work.root / "raw" / f"{source_name}.unmapped.json").write_text(
+        json.dumps(result.unmapped_columns)
+    )
+    return result
+
+
+def stage_customers(settings: Settings) -> dict[str, Any]:
+    """Map every extracted source to canonical fields, then cleanse: staged + quarantine."""
+    work = work_area(settings)
+    per_source = build_mapped(registry(settings), work)
+    con = connect()
+    _materialise(con, work, "mapped")
+    counts = cleanse(con, "mapped")
+    work.save(con, "staged")
+    work.save(con, "quarantine")
+    con.close()
+    return {"records_per_source": per_source, **counts}
+
+
+def score_pairs(settings: Settings) -> dict[str, Any]:
+    work = work_area(settings)
+    con = connect()
+    _materialise(con, work, "staged")
+    result = link(
+        con,
+        "staged",
+        seed=settings.seed,
+        threshold_probability=min(settings.match_threshold, 0.5),
+        model_dir=work.root / "model",
+    )
+    work.save(con, "pairs")
+    con.close()
+    return {
+        "records": result.n_records,
+        "pairs_scored": result.n_pairs,
+        "training": result.training_mode,
+        "columns_used": list(result.columns_used),
+        "model_path": str(result.model_path) if result.model_path else None,
+        "notes": list(result.notes),
+    }
+
+
+def cluster_records(settings: Settings) -> dict[str, Any]:
+    work = work_area(settings)
+    con = connect()
+    _materialise(con, work, "staged", "pairs")
+    decisions = work.path("previous__core__steward_decision")
+    must = cannot = None
+    if decisions.exists():
+        con.execute(
+            "CREATE TABLE decisions AS SELECT * FROM read_parquet(?) WHERE is_active",
+            [str(decisions)],
+        )
+        con.execute(
+            "CREATE TABLE must_link AS SELECT record_key_l, record_key_r FROM decisions "
+            "WHERE decision = 'must_link'"
+        )
+        con.execute(
+            "CREATE TABLE cannot_link AS SELECT record_key_l, record_key_r FROM decisions "
+            "WHERE decision = 'cannot_link'"
+        )
+        must, cannot = "must_link", "cannot_link"
+    counts = cluster(
+        con, "staged", "pairs", threshold=settings.match_threshold, must_link=must,
+        cannot_link=cannot,
+    )
+    work.save(con, "clusters")
+    con.close()
+    return dict(counts)
+
+
+def assign_identity(settings: Settings) -> dict[str, Any]:
+    """Stable customer ids against the store's previous state."""
+    work = work_area(settings)
+    con = connect()
+    previous = load_previous_state(con, settings.store_url, work)
+    identity_inputs(con)
+    _materialise(con, work, "clusters")
+    result = assign_ids(con)
+    for name in ("assignment", "id_changes", "redirects"):
+        work.save(con, name)
+    con.close()
+    return {
+        "previous_customers": previous["core.customer"],
+        "customers": result.customers,
+        "created": result.created,
+        "merged_ids_retired": result.merged_ids_retired,
+        "split_ids_created": result.split_ids_created,
+        "unchanged": result.unchanged,
+    }
+
+
+def golden_records(settings: Settings) -> dict[str, Any]:
+    work = work_area(settings)
+    con = connect()
+    _materialise(con, work, "staged", "assignment")
+    customers = build_golden(con)
+    work.save(con, "golden")
+    work.save(con, "provenance")
+    con.close()
+    return {"customers": customers}
+
+
+def customer_360(settings: Settings) -> dict[str, Any]:
+    work = work_area(settings)
+    con = connect()
+    _materialise(con, work, "golden", "assignment", "staged", "activity")
+    counts = resolve_activity(con)
+    rows = build_customer_360(con, utcnow().date())
+    for name in ("resolved_activity", "activity_quarantine", "customer_360"):
+        work.save(con, name)
+    con.close()
+    return {"customers": rows, **counts}
+
+
+def reconciliation(settings: Settings) -> dict[str, int]:
+    """Records extracted = records linked to a customer + records quarantined."""
+    work = work_area(settings)
+    con = connect()
+    _load(con, work, "mapped", "assignment", "quarantine", "staged")
+    row = con.execute(
+        """
+        SELECT
+          (SELECT count(*) FROM mapped),
+          (SELECT count(*) FROM assignment),
+          (SELECT count(*) FROM (SELECT DISTINCT source_system, source_row_number
+                                 FROM quarantine)),
+          (SELECT count(*) FROM (
+              SELECT source_system, source_row_number FROM staged
+              JOIN mapped USING (source_system, source_record_id)
+              INTERSECT SELECT source_system, source_row_number FROM quarantine))
+        """
+    ).fetchall()[0]
+    con.close()
+    extracted, linked, quarantined, both = (int(v) for v in row)
+    return {
+        "extracted": extracted,
+        "linked": linked,
+        "quarantined": quarantined,
+        "in_both": both,
+        "missing": extracted - linked - quarantined,
+    }
+
+
+def publish(
+    settings: Settings,
+    run_id: str,
+    check_results: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Write the run into the governed store, atomically."""
+    work = work_area(settings)
+    con = connect()
+    restore_previous(con, work)
+    _materialise(
+        con, work, "mapped", "staged", "quarantine", "assignment", "golden", "provenance",
+        "id_changes", "redirects", "customer_360", "resolved_activity", "activity_quarantine",
+        "pairs", "activity",
+    )
+    _linked_pairs(con)
+    unmapped_rows = []
+    for path in sorted((work.root / "raw").glob("*.unmapped.json")):
+        unmapped_rows.append((path.name.split(".")[0], json.loads(path.read_text())))
+    con.execute("CREATE TABLE unmapped (source_system VARCHAR, unmapped_columns VARCHAR[])")
+    if unmapped_rows:
+        con.executemany("INSERT INTO unmapped VALUES (?, ?)", unmapped_rows)
+    con.execute(
+        "CREATE TABLE check_results (check_name VARCHAR, asset VARCHAR, passed BOOLEAN, "
+        "severity VARCHAR, detail JSON)"
+    )
+    for check in check_results or []:
+        con.execute(
+            "INSERT INTO check_results VALUES (?, ?, ?, ?, ?)",
+            [check["check_name"], check["asset"], check["passed"], check["severity"],
+             json.dumps(check.get("detail", {}))],
+        )
+    recon = reconciliation(settings)
+    summary = {"reconciliation": recon}
+    build_publish_tables(con, run_id=run_id, now=utcnow(), run_summary=summary)
+    loads = table_loads(con, work)
+    con.close()
+    store.publish(settings.store_url, loads)
+    return {"tables": [load.table for load in loads], **recon}
+
+
+def _linked_pairs(con: duckdb.DuckDBPyConnection) -> None:
+    mw_columns = [
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'pairs' AND column_name LIKE 'mw\\_%' ESCAPE '\\'"
+        ).fetchall()
+    ]
+    weights = (
+        "to_json({" + ", ".join(f"'{c[3:]}': p.\"{c}\"" for c in mw_columns) + "})"
+        if mw_columns
+        else "NULL::JSON"
+    )
+    con.execute(
+        f"""
+        CREATE TABLE all_quarantine AS
+        SELECT source_system, source_row_number, reason_code, source_record_id,
+               reason_message, raw_record FROM quarantine
+        UNION ALL
+        SELECT source_system, source_row_number, reason_code, source_record_id,
+               reason_message, raw_record FROM activity_quarantine;
+
+        CREATE TABLE linked_pairs AS
+        SELECT p.record_key_l, p.record_key_r, al.customer_id, p.match_weight,
+               p.match_probability, {weights} AS comparison_weights
+        FROM pairs p
+        JOIN assignment al ON al.record_key = p.record_key_l
+        JOIN assignment ar ON ar.record_key = p.record_key_r
+        WHERE al.customer_id = ar.customer_id
+        """  # noqa: S608 - column names come from the pairs table itself
+    )
+
+
+def model_dir(settings: Settings) -> Path:
+    return work_area(settings).root / "model"

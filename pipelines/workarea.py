@@ -1,0 +1,76 @@
+"""The work area: Parquet files that carry data from one stage to the next.
+
+Each stage opens its own in-memory DuckDB, reads its inputs from here and writes its outputs
+here atomically. No two Dagster steps ever share a DuckDB file, so the multiprocess executor
+cannot hit DuckDB's single-writer lock, and a killed step leaves no half-written layer.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for one stage; never downloads extensions (machines are offline)."""
+    con = duckdb.connect(
+        ":memory:",
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+class WorkArea:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, name: str) -> Path:
+        return self.root / f"{name}.parquet"
+
+    def raw_path(self, source: str, activity: str | None = None) -> Path:
+        stem = source if activity is None else f"{source}__{activity}"
+        return self.root / "raw" / f"{stem}.parquet"
+
+    def exists(self, name: str) -> bool:
+        return self.path(name).exists()
+
+    def _atomic_target(self, target: Path) -> Path:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+
+    def write_arrow(self, target: Path, table: pa.Table) -> Path:
+        tmp = self._atomic_target(target)
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, target)
+        return target
+
+    def write_query(self, con: duckdb.DuckDBPyConnection, target: Path, relation: str) -> int:
+        """Write a table or view of `con` to `target` atomically; returns its row count."""
+        tmp = self._atomic_target(target)
+        quoted = ".".join('"' + part.replace('"', '""') + '"' for part in relation.split("."))
+        literal = "'" + str(tmp).replace("'", "''") + "'"
+        # COPY takes no bound parameters; the identifier and the path are quoted above.
+        con.execute(f"COPY (SELECT * FROM {quoted}) TO {literal} (FORMAT parquet)")  # noqa: S608
+        os.replace(tmp, target)
+        return int(pq.ParquetFile(target).metadata.num_rows)
+
+    def save(self, con: duckdb.DuckDBPyConnection, name: str, relation: str | None = None) -> int:
+        return self.write_query(con, self.path(name), relation or name)
+
+    def load(self, con: duckdb.DuckDBPyConnection, name: str, as_name: str | None = None) -> None:
+        """Expose a layer in `con` as a view named `as_name` (default: the layer's name)."""
+        path = self.path(name)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"work layer {name!r} missing at {path}; materialize the upstream asset first"
+            )
+        view = (as_name or name).replace('"', '""')
+        # DuckDB cannot bind parameters in a view definition; the path is quoted as a literal.
+        literal = "'" + str(path).replace("'", "''") + "'"
+        con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM read_parquet({literal})')  # noqa: S608
