@@ -323,7 +323,23 @@ _PREDICTION_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
         ("birth_date", "given_name_key"),
         "l.birth_date = r.birth_date AND left(l.given_name_key, 1) = left(r.given_name_key, 1)",
     ),
+    # Names entered the wrong way round *and* mistyped: swap-aware initials.
+    (
+        ("birth_date", "given_name_key", "family_name_key"),
+        "l.birth_date = r.birth_date AND left(l.given_name_key, 1) = left(r.family_name_key, 1)",
+    ),
+    (
+        ("birth_date", "given_name_key", "family_name_key"),
+        "l.birth_date = r.birth_date AND left(l.family_name_key, 1) = left(r.given_name_key, 1)",
+    ),
     (("birth_date", "postcode_key"), "l.birth_date = r.birth_date AND l.postcode_key = r.postcode_key"),
+    # Typos everywhere but the start of each name: name prefixes within a birth year.
+    (
+        ("birth_date", "given_name_key", "family_name_key"),
+        "year(l.birth_date) = year(r.birth_date) "
+        "AND left(l.given_name_key, 2) = left(r.given_name_key, 2) "
+        "AND left(l.family_name_key, 2) = left(r.family_name_key, 2)",
+    ),
     (
         ("postcode_key", "family_name_key"),
         "l.postcode_key = r.postcode_key AND left(l.family_name_key, 3) = left(r.family_name_key, 3)",
@@ -331,6 +347,14 @@ _PREDICTION_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
     (
         ("postcode_key", "given_name_key"),
         "l.postcode_key = r.postcode_key AND left(l.given_name_key, 3) = left(r.given_name_key, 3)",
+    ),
+    (
+        ("postcode_key", "given_name_key", "family_name_key"),
+        "l.postcode_key = r.postcode_key AND left(l.given_name_key, 3) = left(r.family_name_key, 3)",
+    ),
+    (
+        ("postcode_key", "given_name_key", "family_name_key"),
+        "l.postcode_key = r.postcode_key AND left(l.family_name_key, 3) = left(r.given_name_key, 3)",
     ),
     (("company_name_key",), "l.company_name_key = r.company_name_key"),
     (

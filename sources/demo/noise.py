@@ -8,9 +8,10 @@ percent) are touched by per-row Python, which keeps 1M records within seconds.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -36,6 +37,24 @@ def ascii_fold(text: str) -> str:
 def slug(text: str) -> str:
     """Lower-case ASCII letters and digits only, for e-mail local parts and domains."""
     return "".join(c for c in ascii_fold(text).lower() if c.isalnum())
+
+
+def fold(values: Arr) -> Arr:
+    """ASCII-fold a column through its distinct values (names repeat a lot)."""
+    return _per_distinct(values, ascii_fold)
+
+
+def slugs(values: Arr) -> Arr:
+    return _per_distinct(values, slug)
+
+
+def _per_distinct(values: Arr, fn: Callable[[str], str]) -> Arr:
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    mapped = obj([fn(u) for u in uniques])
+    out = np.empty(len(values), dtype=object)
+    ok = codes >= 0
+    out[ok] = mapped[codes[ok]]
+    return out
 
 
 def obj(values: Sequence | Arr | pa.Array | pa.ChunkedArray) -> Arr:
@@ -179,7 +198,7 @@ def choice(rng: np.random.Generator, n: int, weights: Sequence[float] | Arr) -> 
     return rng.choice(len(w), size=n, p=w / w.sum())
 
 
-def unique_numbers(idx: Arr, modulus: int, salt: int) -> Arr:
+def unique_numbers(idx: Arr, modulus: int | Arr, salt: int) -> Arr:
     """A bijection of entity positions onto [0, modulus): distinct, random-looking numbers.
 
     An affine map with a multiplier coprime to 10**k (odd, not a multiple of 5) never

@@ -15,13 +15,13 @@ import pyarrow.compute as pc
 from sources.demo import pools
 from sources.demo.noise import (
     Arr,
-    ascii_fold,
     choice,
     digits,
+    fold,
     join,
     obj,
     pool,
-    slug,
+    slugs,
     substr,
     unique_numbers,
     where,
@@ -62,25 +62,6 @@ def _surnames(rng: np.random.Generator, vocab: list[str], n: int) -> Arr:
     return pool(vocab, choice(rng, n, zipf_weights(len(vocab), 0.7, 8.0)))
 
 
-def _fold(values: Arr) -> Arr:
-    """ASCII-fold through the distinct values only (vocabularies are small)."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    folded = obj([ascii_fold(u) for u in uniques])
-    out = np.empty(len(values), dtype=object)
-    ok = codes >= 0
-    out[ok] = folded[codes[ok]]
-    return out
-
-
-def _slug(values: Arr) -> Arr:
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    slugged = obj([slug(u) for u in uniques])
-    out = np.empty(len(values), dtype=object)
-    ok = codes >= 0
-    out[ok] = slugged[codes[ok]]
-    return out
-
-
 def _dedupe(values: Arr, rng: np.random.Generator, key: Arr | None = None) -> Arr:
     """Make values unique by appending a short number to later duplicates.
 
@@ -93,7 +74,7 @@ def _dedupe(values: Arr, rng: np.random.Generator, key: Arr | None = None) -> Ar
         if not dup.any():
             return out
         suffix = digits(rng.integers(2, 100, dup.sum()))
-        out[dup] = join(out[dup], suffix)
+        out[dup] = join(out[dup], suffix, sep=" ")
         key[dup] = join(key[dup], suffix)
     raise RuntimeError("could not make values unique")
 
@@ -183,9 +164,9 @@ def make_entities(n: int, rng: np.random.Generator) -> Entities:
     e["family1"] = where(person, family1, None)
     e["contact_given"] = where(is_company, given, None)
     e["contact_family"] = where(is_company, family1, None)
-    e["given_ascii"] = _fold(e["given"])
-    e["family_ascii"] = _fold(e["family"])
-    e["family1_ascii"] = _fold(e["family1"])
+    e["given_ascii"] = fold(e["given"])
+    e["family_ascii"] = fold(e["family"])
+    e["family1_ascii"] = fold(e["family1"])
 
     age_days = (np.clip(rng.normal(47, 15, n), 18, 90) * 365.25).astype(int)
     birth = ANCHOR - age_days.astype("timedelta64[D]")
@@ -217,17 +198,17 @@ def make_entities(n: int, rng: np.random.Generator) -> Entities:
     ).astype(object)
     gb_name = join(gb_name, tail_gb, sep=" ", skip_null=True)
     base = where(is_company, where(es, es_name, gb_name), None)
-    base = _dedupe(base, rng, _slug(base))
+    base = _dedupe(base, rng, slugs(base))
     e["company"] = base
-    e["company_ascii"] = _fold(base)
+    e["company_ascii"] = fold(base)
     es_forms = obj(["SL", "SA", "SLU", "COOP"])[choice(rng, n, [60, 15, 18, 7])]
     gb_forms = obj(["LTD", "PLC"])[choice(rng, n, [85, 15])]
     e["legal_form"] = where(is_company, where(es, es_forms, gb_forms), None)
 
     # E-mail: personal patterns for persons, a role mailbox on the company domain otherwise.
-    g = _slug(substr_first_token(e["given_ascii"]))
-    f1 = _slug(e["family1_ascii"])
-    f2 = _slug(where(english, None, s2))
+    g = slugs(substr_first_token(e["given_ascii"]))
+    f1 = slugs(e["family1_ascii"])
+    f2 = slugs(where(english, None, s2))
     yy = zfill(birth.astype("datetime64[Y]").astype(int) % 100, 2)
     nn = digits(rng.integers(1, 100, n))
     g0 = substr_first_char(g)
@@ -246,7 +227,7 @@ def make_entities(n: int, rng: np.random.Generator) -> Entities:
     dom_gb = obj(pools.PERSON_DOMAINS_GB)
     d1 = where(es, dom_es[rng.integers(0, len(dom_es), n)], dom_gb[rng.integers(0, len(dom_gb), n)])
     d2 = where(es, dom_es[rng.integers(0, len(dom_es), n)], dom_gb[rng.integers(0, len(dom_gb), n)])
-    company_slug = _slug(e["company_ascii"])
+    company_slug = slugs(e["company_ascii"])
     tld = where(es, where(rng.random(n) < 0.7, ".es", ".com"),
                 where(rng.random(n) < 0.7, ".co.uk", ".com"))
     mailbox = where(es, obj(pools.COMPANY_MAILBOXES_ES)[rng.integers(0, 5, n)],
@@ -269,18 +250,17 @@ def make_entities(n: int, rng: np.random.Generator) -> Entities:
     es_mobile_s = digits(es_mobile)
     land_prefix = city_land[np.where(es, addr["city_index"], 0)]
     land_len = np.array([len(x) for x in land_prefix])
-    es_land = join(land_prefix, zfill(unique_numbers(idx, 10_000_000, 991), 7))
-    # Province prefixes are 2 or 3 digits; keep the national number at 9 digits.
-    es_land = where(land_len == 2, es_land, substr(es_land, 0, 9))
+    # Province prefixes are 2 or 3 digits; the national number is always 9 digits, and the
+    # modulus per row keeps subscriber numbers distinct within each prefix.
+    es_land = join(land_prefix, _pad_var(unique_numbers(idx, 10 ** (9 - land_len), 991),
+                                         9 - land_len))
     es_nsn = where(is_company, es_land, es_mobile_s)
     gb_area_tbl = obj([c[3] for c in pools.GB_CITIES])
     gb_area = gb_area_tbl[np.where(es, 0, addr["city_index"])]
     gb_mobile_area = join("7", zfill(rng.integers(400, 1000, n), 3))
     gb_mobile_sub = zfill(unique_numbers(idx, 1_000_000, 12_345), 6)
-    gb_land_sub = zfill(unique_numbers(idx, 100_000_000, 4_242), 8)
     area_len = np.array([len(x) for x in gb_area])
-    gb_land_sub = obj([s[: 10 - k] for s, k in zip(gb_land_sub.tolist(), area_len.tolist(),
-                                                    strict=True)])
+    gb_land_sub = _pad_var(unique_numbers(idx, 10 ** (10 - area_len), 4_242), 10 - area_len)
     e["phone_cc"] = where(es, "34", "44")
     e["phone_area"] = where(es, substr(es_nsn, 0, 3), where(is_company, gb_area, gb_mobile_area))
     e["phone_sub"] = where(es, substr(es_nsn, 3), where(is_company, gb_land_sub, gb_mobile_sub))
@@ -323,6 +303,15 @@ def substr_first_token(values: Arr) -> Arr:
 
 def substr_first_char(values: Arr) -> Arr:
     return substr(values, 0, 1)
+
+
+def _pad_var(numbers: Arr, widths: Arr) -> Arr:
+    """Zero-pad each number to its own width (widths take only a few distinct values)."""
+    out = np.empty(len(numbers), dtype=object)
+    for w in np.unique(widths).tolist():
+        m = widths == w
+        out[m] = zfill(numbers[m], int(w))
+    return out
 
 
 def _dedupe_emails(values: Arr, rng: np.random.Generator) -> Arr:

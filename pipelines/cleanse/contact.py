@@ -1,0 +1,91 @@
+"""Phone numbers (phonenumbers -> E.164) and e-mail addresses (email-validator, offline)."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
+from pipelines.cleanse.text import hygiene
+
+DEFAULT_REGION = "ES"
+
+# A value made only of digits and layout characters means the same to phonenumbers once the
+# layout is removed; compacting it first lets "+34 600 123 456" and "0034-600-123-456" share
+# one library call. Anything else (letters, "ext.", "/") is passed through untouched.
+PHONE_LAYOUT_ONLY_RE = r"^\+?[0-9 ().\-]+$"
+PHONE_LAYOUT_CHARS_RE = r"[ ().\-]"
+_PHONE_LAYOUT_ONLY = re.compile(PHONE_LAYOUT_ONLY_RE)
+_PHONE_LAYOUT_CHARS = re.compile(PHONE_LAYOUT_CHARS_RE)
+
+
+class Phone(NamedTuple):
+    e164: str | None
+    status: str | None  # None (ok), "unparseable", "invalid"
+
+
+class Email(NamedTuple):
+    normalized: str | None
+    status: str | None  # None (ok), "invalid"
+
+
+def compact_phone(value: str | None) -> str | None:
+    text = hygiene(value)
+    if text is None or not _PHONE_LAYOUT_ONLY.match(text):
+        return text
+    return _PHONE_LAYOUT_CHARS.sub("", text)
+
+
+def phone_region(country: str | None) -> str:
+    return country if country in phonenumbers.SUPPORTED_REGIONS else DEFAULT_REGION
+
+
+def standardise_phone(value: str | None, country: str | None = None) -> Phone:
+    """E.164 for a number valid in the record's country (default ES); extensions are dropped."""
+    text = hygiene(value)
+    if text is None:
+        return Phone(None, None)
+    try:
+        number = phonenumbers.parse(text, phone_region(country))
+    except phonenumbers.NumberParseException:
+        return Phone(None, "unparseable")
+    if not phonenumbers.is_valid_number(number):
+        return Phone(None, "invalid")
+    return Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None)
+
+
+# The subset of addresses that email-validator accepts unchanged except for a lower-cased
+# domain: plain ASCII dot-atom local part, LDH labels, alphabetic TLD. `sql.py` applies it in
+# DuckDB so only the remainder (IDN, odd syntax, invalid) goes through the library; a test
+# checks both paths agree.
+_ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~\-"
+EMAIL_FAST_RE = (
+    rf"^[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+EMAIL_SPECIAL_TLDS = tuple(SPECIAL_USE_DOMAIN_NAMES)
+_EMAIL_FAST = re.compile(EMAIL_FAST_RE)
+
+
+def email_fast_path(value: str) -> bool:
+    """True when `value` is in the subset handled without the library (see EMAIL_FAST_RE)."""
+    if len(value) > 254 or not _EMAIL_FAST.match(value):
+        return False
+    local, domain = value.rsplit("@", 1)
+    tld = domain.rsplit(".", 1)[-1].lower()
+    return len(local) <= 64 and "--" not in domain and tld not in EMAIL_SPECIAL_TLDS
+
+
+def standardise_email(value: str | None) -> Email:
+    """Syntax check and normalisation (IDNA, NFC, lower-cased domain); no DNS lookups."""
+    text = hygiene(value)
+    if text is None:
+        return Email(None, None)
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return Email(None, "invalid")
+    return Email(result.normalized, None)

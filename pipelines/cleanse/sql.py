@@ -1,0 +1,95 @@
+"""DuckDB macros mirroring `text.py`, so hygiene and keys run set-based instead of in Python.
+
+Every pattern here is generated from the constants in `text.py` / `contact.py`; the unit
+tests run both paths on the same inputs and require identical results.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.cleanse.contact import (
+    EMAIL_FAST_RE,
+    EMAIL_SPECIAL_TLDS,
+    PHONE_LAYOUT_CHARS_RE,
+    PHONE_LAYOUT_ONLY_RE,
+)
+from pipelines.cleanse.text import (
+    DROP_RANGES,
+    FORMULA_RE2,
+    SPACE_RANGES,
+    SUSPECT_RE2,
+    re2_class,
+)
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal. Only ever applied to the module constants above."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+_DROP = _lit(re2_class(DROP_RANGES))
+_SPACES = _lit(re2_class(SPACE_RANGES) + "+")
+# Values whose accents DuckDB's strip_accents removes exactly as unidecode would: characters
+# up to U+024F (checked exhaustively). Anything else goes to the `_cl_translit` UDF.
+_LATIN = _lit(r"^[\x{0}-\x{24F}]*$")
+_ASCII = _lit(r"^[\x{0}-\x{7F}]*$")
+_SPECIAL_TLDS = ", ".join(_lit(t) for t in EMAIL_SPECIAL_TLDS)
+
+MACROS = f"""
+CREATE OR REPLACE TEMP MACRO _cl_hyg(x) AS
+    nullif(trim(regexp_replace(nfc_normalize(regexp_replace(x, {_DROP}, '', 'g')),
+                               {_SPACES}, ' ', 'g')), '');
+
+CREATE OR REPLACE TEMP MACRO _cl_suspect(x) AS regexp_matches(x, {_lit(SUSPECT_RE2)});
+
+CREATE OR REPLACE TEMP MACRO _cl_repaired(x) AS
+    CASE WHEN regexp_matches(x, {_lit(SUSPECT_RE2)}) THEN _cl_repair(x) ELSE x END;
+
+CREATE OR REPLACE TEMP MACRO _cl_formula(x) AS regexp_matches(x, {_lit(FORMULA_RE2)});
+
+CREATE OR REPLACE TEMP MACRO _cl_trunc(x, n) AS
+    CASE
+        WHEN length(x) <= n THEN x
+        WHEN substr(x, n + 1, 1) = ' ' THEN rtrim(left(x, n))
+        WHEN length(regexp_replace(left(x, n), ' [^ ]*$', '')) < n
+             AND length(regexp_replace(left(x, n), ' [^ ]*$', '')) >= n // 2
+            THEN rtrim(regexp_replace(left(x, n), ' [^ ]*$', ''))
+        ELSE left(x, n)
+    END;
+
+CREATE OR REPLACE TEMP MACRO _cl_ascii(x) AS
+    CASE
+        WHEN regexp_matches(x, {_ASCII}) THEN x
+        WHEN regexp_matches(x, {_LATIN}) AND regexp_matches(strip_accents(x), {_ASCII})
+            THEN strip_accents(x)
+        ELSE _cl_translit(x)
+    END;
+
+CREATE OR REPLACE TEMP MACRO _cl_key_ascii(x) AS
+    nullif(trim(regexp_replace(regexp_replace(lower(x), '[''`.]', '', 'g'),
+                               '[^a-z0-9]+', ' ', 'g')), '');
+
+CREATE OR REPLACE TEMP MACRO _cl_key(x) AS _cl_key_ascii(_cl_ascii(x));
+
+CREATE OR REPLACE TEMP MACRO _cl_compact_phone(x) AS
+    CASE WHEN regexp_matches(x, {_lit(PHONE_LAYOUT_ONLY_RE)})
+         THEN regexp_replace(x, {_lit(PHONE_LAYOUT_CHARS_RE)}, '', 'g') ELSE x END;
+
+CREATE OR REPLACE TEMP MACRO _cl_email_fast(x) AS
+    length(x) <= 254
+    AND regexp_matches(x, {_lit(EMAIL_FAST_RE)})
+    AND length(split_part(x, '@', 1)) <= 64
+    AND NOT contains(split_part(x, '@', 2), '--')
+    AND lower(regexp_extract(x, '\\.([A-Za-z]+)$', 1)) NOT IN ({_SPECIAL_TLDS});
+
+CREATE OR REPLACE TEMP MACRO _cl_email(x) AS
+    CASE WHEN _cl_email_fast(x)
+         THEN split_part(x, '@', 1) || '@' || lower(split_part(x, '@', 2))
+         ELSE _cl_email_slow(x) END;
+"""
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the `_cl_*` macros (the `_cl_*` UDFs they call must be registered first)."""
+    con.execute(MACROS)

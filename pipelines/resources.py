@@ -1,0 +1,52 @@
+"""Dagster resource carrying the sync's settings (read from the environment)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.quality import CheckOutcome
+from pipelines.settings import Settings, load_settings
+
+
+class SyncSettings(dg.ConfigurableResource):
+    """Overrides for tests and launchpad runs; unset fields come from the environment
+    (CUSTOMER_STORE_URL, SOURCES_CONFIG, CUSTOMER_STORE_WORK_DIR, ...)."""
+
+    store_url: str | None = None
+    sources_config: str | None = None
+    work_dir: str | None = None
+
+    def get(self) -> Settings:
+        env = {}
+        if self.store_url:
+            env["CUSTOMER_STORE_URL"] = self.store_url
+        if self.sources_config:
+            env["SOURCES_CONFIG"] = self.sources_config
+        if self.work_dir:
+            env["CUSTOMER_STORE_WORK_DIR"] = self.work_dir
+        import os
+
+        return load_settings({**os.environ, **env})
+
+
+def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity(outcome.severity),
+        metadata={k: dg.MetadataValue.json(v) if isinstance(v, dict) else v
+                  for k, v in outcome.detail.items()},
+        description=outcome.description,
+    )
+
+
+def count_metadata(figures: dict) -> dict:
+    """Dagster metadata from a stage's figures (dicts become JSON)."""
+    out = {}
+    for key, value in figures.items():
+        if isinstance(value, (dict, list)):
+            out[key] = dg.MetadataValue.json(value)
+        elif value is None:
+            continue
+        else:
+            out[key] = value
+    return out

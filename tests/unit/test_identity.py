@@ -1,0 +1,100 @@
+"""Stable customer ids: carry-over, merges, splits, and invariants under random histories."""
+
+from __future__ import annotations
+
+import duckdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.identity.assign import assign_ids, new_customer_id
+
+
+def run(clusters: dict[str, str], previous: dict[str, str]) -> dict:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE clusters (record_key VARCHAR, cluster_id VARCHAR)")
+    con.execute("CREATE TABLE previous_xref (record_key VARCHAR, customer_id VARCHAR)")
+    if clusters:
+        con.executemany("INSERT INTO clusters VALUES (?, ?)", list(clusters.items()))
+    if previous:
+        con.executemany("INSERT INTO previous_xref VALUES (?, ?)", list(previous.items()))
+    result = assign_ids(con)
+    assignment = dict(con.execute("SELECT record_key, customer_id FROM assignment").fetchall())
+    redirects = dict(con.execute("SELECT * FROM redirects").fetchall())
+    changes = con.execute("SELECT customer_id, change, related_customer_ids FROM id_changes").fetchall()
+    return {"result": result, "ids": assignment, "redirects": redirects, "changes": changes}
+
+
+def test_first_run_ids_are_derived_from_smallest_record_key() -> None:
+    out = run({"a:1": "a:1", "b:7": "a:1", "c:2": "c:2"}, {})
+    assert out["ids"]["a:1"] == out["ids"]["b:7"] == new_customer_id("a:1")
+    assert out["ids"]["c:2"] == new_customer_id("c:2")
+    assert out["result"].created == 2
+
+
+def test_unchanged_rerun_keeps_every_id_and_records_no_event() -> None:
+    first = run({"a:1": "a:1", "b:7": "a:1", "c:2": "c:2"}, {})
+    second = run({"a:1": "a:1", "b:7": "a:1", "c:2": "c:2"}, first["ids"])
+    assert second["ids"] == first["ids"]
+    assert second["changes"] == [] and second["redirects"] == {}
+
+
+def test_new_record_joins_existing_customer_without_renumbering() -> None:
+    out = run({"a:1": "a:1", "b:7": "a:1", "z:0": "a:1"}, {"a:1": "X", "b:7": "X"})
+    assert set(out["ids"].values()) == {"X"}
+
+
+def test_merge_keeps_larger_customer_and_redirects_the_other() -> None:
+    clusters = {"a:1": "a:1", "a:2": "a:1", "a:3": "a:1"}
+    out = run(clusters, {"a:1": "Y", "a:2": "X", "a:3": "X"})
+    assert set(out["ids"].values()) == {"X"}
+    assert out["redirects"] == {"Y": "X"}
+    assert out["changes"] == [("X", "merged", ["Y"])]
+
+
+def test_split_largest_part_keeps_id() -> None:
+    previous = {"a:1": "X", "a:2": "X", "a:3": "X"}
+    out = run({"a:1": "a:1", "a:2": "a:2", "a:3": "a:2"}, previous)
+    assert out["ids"]["a:2"] == out["ids"]["a:3"] == "X"
+    assert out["ids"]["a:1"] not in {"X"}
+    assert out["changes"] == [(out["ids"]["a:1"], "split", ["X"])]
+
+
+def test_new_id_never_reuses_an_issued_id() -> None:
+    # a:1 anchored X's id, then the split leaves a:1 alone: it must not get that id again.
+    anchor_id = new_customer_id("a:1")
+    previous = {"a:1": anchor_id, "a:2": anchor_id, "a:3": anchor_id}
+    out = run({"a:1": "a:1", "a:2": "a:2", "a:3": "a:2"}, previous)
+    assert out["ids"]["a:2"] == anchor_id
+    assert out["ids"]["a:1"] != anchor_id
+
+
+partition = st.dictionaries(
+    st.sampled_from([f"s:{i}" for i in range(12)]), st.integers(0, 4), min_size=1
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=partition, second=partition)
+def test_invariants_over_random_histories(first: dict, second: dict) -> None:
+    def clusters(groups: dict) -> dict:
+        anchors: dict[int, str] = {}
+        for key in sorted(groups):
+            anchors.setdefault(groups[key], key)
+        return {key: anchors[g] for key, g in groups.items()}
+
+    one = run(clusters(first), {})
+    two = run(clusters(second), one["ids"])
+    # Every record gets exactly one id; records clustered together share it; apart differ.
+    assert set(two["ids"]) == set(second)
+    for a in second:
+        for b in second:
+            assert (two["ids"][a] == two["ids"][b]) == (second[a] == second[b])
+    # A previous id survives at most once, and every previous id with records left is either
+    # still in use or redirected.
+    previous_ids = {one["ids"][k] for k in second if k in one["ids"]}
+    in_use = set(two["ids"].values())
+    assert previous_ids <= in_use | set(two["redirects"])
+    assert not (set(two["redirects"]) & in_use)
+    # Idempotent: a third run on the same clusters changes nothing.
+    three = run(clusters(second), two["ids"])
+    assert three["ids"] == two["ids"] and three["changes"] == []
