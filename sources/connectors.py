@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 BATCH_ROWS = 50_000
+PAGE_KEYS = ("data", "items", "results", "records", "rows")
 
 
 class SourceReadError(RuntimeError):
@@ -87,19 +88,20 @@ def read_json(path: str, source: str, encoding: str | None) -> pa.Table:
     records: list[dict] = []
     for file in _files(path, source):
         text = Path(file).read_text(encoding=encoding or "utf-8")
-        stripped = text.lstrip()
         try:
-            if stripped.startswith("["):
-                page = json.loads(text)
-            else:
+            page = json.loads(text)
+        except json.JSONDecodeError:
+            try:
                 page = [json.loads(line) for line in text.splitlines() if line.strip()]
-        except json.JSONDecodeError as exc:
-            raise SourceReadError(
-                f"source {source!r}: {file} is not valid JSON or JSON lines ({exc})"
-            ) from exc
+            except json.JSONDecodeError as exc:
+                raise SourceReadError(
+                    f"source {source!r}: {file} is neither a JSON document nor JSON lines "
+                    f"({exc}); check 'kind' and 'encoding' in the registry"
+                ) from exc
         if isinstance(page, dict):
             # Paged API exports wrap their rows: {"data": [...], "next": ...}.
-            page = next((v for v in page.values() if isinstance(v, list)), [page])
+            wrapped = [page[k] for k in PAGE_KEYS if isinstance(page.get(k), list)]
+            page = wrapped[0] if wrapped else [page]
         records.extend(page)
     if not records:
         return pa.table({})

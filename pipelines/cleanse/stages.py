@@ -43,7 +43,7 @@ def _csv(items) -> str:
 def _flags(conditions: list[tuple[str, str]]) -> str:
     """VARCHAR[] of the flag names whose condition holds, sorted for stable output."""
     cases = ", ".join(f"CASE WHEN {cond} THEN {_lit(name)} END" for name, cond in conditions)
-    return f"list_sort(list_filter([{cases}], x -> x IS NOT NULL))"
+    return f"list_sort(list_filter([{cases}], lambda x: x IS NOT NULL))"
 
 
 def load_input() -> str:
@@ -183,6 +183,7 @@ def second_lookups() -> list[str]:
 
 
 def _quality_flags() -> str:
+    """Conditions are written against the `named p` relation of `standardised()`."""
     conditions: list[tuple[str, str]] = []
     for f in TEXT_FIELDS:
         conditions.append((flag(f, "mojibake_repaired"), f"p.{f}__moj"))
@@ -192,20 +193,21 @@ def _quality_flags() -> str:
         conditions.append((flag(f, "formula_like"), f"p.{f}__formula"))
     conditions += [
         ("party_type_derived", "p.party_type IS NULL AND NOT p.party_type__und"),
-        ("party_type_unrecognised_derived", "p.party_type IS NOT NULL AND p.party_declared IS NULL"),
-        ("given_name_title_removed", "p.given_std IS DISTINCT FROM p.given_name"
-                                     " AND NOT p.given_name__und"),
+        ("party_type_unrecognised_derived",
+         "p.party_type IS NOT NULL AND p.party_declared IS NULL"),
+        ("given_name_title_removed",
+         "p.given_std IS DISTINCT FROM p.given_name AND NOT p.given_name__und"),
         ("name_split_from_full_name", "p.need_split"),
-        ("full_name_derived", "p.full_src IS NULL AND full_name_out IS NOT NULL"),
+        ("full_name_derived", "p.full_src_ok IS NULL AND p.full_name_out IS NOT NULL"),
         ("company_name_from_full_name", "p.company_from_full"),
         ("email_invalid_removed", "p.email IS NOT NULL AND p.email_std IS NULL"),
-        ("phone_unparseable_removed", "ph.v.status = 'unparseable'"),
-        ("phone_invalid_removed", "ph.v.status = 'invalid'"),
-        ("postcode_invalid_removed", "pc.v.status = 'invalid'"),
-        ("postcode_leading_zero_restored", "pc.v.status = 'leading_zero_restored'"),
+        ("phone_unparseable_removed", "p.ph.status = 'unparseable'"),
+        ("phone_invalid_removed", "p.ph.status = 'invalid'"),
+        ("postcode_invalid_removed", "p.pc.status = 'invalid'"),
+        ("postcode_leading_zero_restored", "p.pc.status = 'leading_zero_restored'"),
         ("country_unknown_removed", "p.country IS NOT NULL AND p.country_iso IS NULL"),
-        ("birth_date_unparseable_removed", "bd.v.status = 'unparseable'"),
-        ("birth_date_impossible_removed", "bd.v.status = 'impossible'"),
+        ("birth_date_unparseable_removed", "p.bd.status = 'unparseable'"),
+        ("birth_date_impossible_removed", "p.bd.status = 'impossible'"),
         ("tax_id_invalid_control_character", "p.tax.valid = false"),
         ("tax_id_too_long_removed", "p.tax_id IS NOT NULL AND p.tax.value IS NULL"),
     ]
@@ -266,18 +268,16 @@ SELECT
     _cl_key(p.city) AS city_key,
     lower(p.email_std) AS email_key,
     replace(p.pc.value, ' ', '') AS postcode_key,
-    {_quality_flags().replace("ph.v.", "p.ph.").replace("pc.v.", "p.pc.").replace("bd.v.", "p.bd.")
-     .replace("full_name_out", "p.full_name_out")}
-        AS quality_flags,
+    {_quality_flags()} AS quality_flags,
     list_filter([{", ".join(
         f"CASE WHEN p.{f}__und THEN {_lit(f)} END" for f in NAME_FIELDS)}],
-        x -> x IS NOT NULL) AS undecodable_fields,
+        lambda x: x IS NOT NULL) AS undecodable_fields,
     list_filter([
         CASE WHEN p.email IS NOT NULL AND p.email_std IS NULL THEN 'email' END,
         CASE WHEN p.phone IS NOT NULL AND p.ph.e164 IS NULL THEN 'phone' END,
         CASE WHEN p.tax_id IS NOT NULL AND p.tax.valid IS NOT DISTINCT FROM false
              THEN 'tax_id' END
-    ], x -> x IS NOT NULL) AS removed_identifiers
+    ], lambda x: x IS NOT NULL) AS removed_identifiers
 FROM named p"""  # noqa: S608 - constants only
 
 
@@ -330,7 +330,7 @@ SELECT
     s.* EXCLUDE (_rid),
     list_filter([
         {_csv(reasons)}
-    ], x -> x IS NOT NULL) AS reasons
+    ], lambda x: x IS NOT NULL) AS reasons
 FROM _cl_in i
 LEFT JOIN k USING (_rid)
 LEFT JOIN _cl_s s USING (_rid)"""  # noqa: S608 - constants only

@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 
 
 def _arrow_udf(
-    name: str, fn: Callable[..., Any], out_type: pa.DataType, fallback: Any, errors: Counter
+    name: str,
+    fn: Callable[..., Any],
+    arity: int,
+    out_type: pa.DataType,
+    fallback: Any,
+    errors: Counter,
 ) -> Callable[..., pa.Array]:
     """Wrap a per-value function for a batch. A value that makes a library raise gets the
     fallback result and is counted, so one odd value cannot stop the nightly run."""
@@ -40,7 +45,10 @@ def _arrow_udf(
         values = [column.to_pylist() for column in columns]
         return pa.array([call(*row) for row in zip(*values, strict=True)], type=out_type)
 
-    return batch
+    # DuckDB checks the Python signature against the declared parameter count.
+    if arity == 1:
+        return lambda a: batch(a)
+    return lambda a, b: batch(a, b)
 
 
 def _struct(**fields: pa.DataType) -> pa.DataType:
@@ -87,7 +95,7 @@ def register_udfs(con: duckdb.DuckDBPyConnection, today: date) -> Counter:
             pass
         con.create_function(
             name,
-            _arrow_udf(name, fn, out_type, fallback, errors),
+            _arrow_udf(name, fn, arity, out_type, fallback, errors),
             ["VARCHAR"] * arity,
             _duck_type(out_type),
             type="arrow",

@@ -168,7 +168,10 @@ def make_entities(n: int, rng: np.random.Generator) -> Entities:
     e["family_ascii"] = fold(e["family"])
     e["family1_ascii"] = fold(e["family1"])
 
-    age_days = (np.clip(rng.normal(47, 15, n), 18, 90) * 365.25).astype(int)
+    age = rng.normal(47, 15, n)
+    # Redraw out-of-range ages instead of clipping: clipping would pile everyone on one date.
+    age = np.where((age < 18) | (age > 92), rng.uniform(18, 70, n), age)
+    age_days = (age * 365.25).astype(int)
     birth = ANCHOR - age_days.astype("timedelta64[D]")
     e["birth_date"] = np.where(person, birth, np.datetime64("NaT"))
 

@@ -121,13 +121,15 @@ def phones(v: View, rng: np.random.Generator, style_weights: dict[str, float]) -
     gb_grouped = join(gb_head, gb_tail, sep=" ", skip_null=True)
     gb_dashed = join(gb_head, gb_tail, sep="-", skip_null=True)
     es_3_3 = join(substr(sub, 0, 3), substr(sub, 3), sep=" ")
+    es_3_3_dashed = join(substr(sub, 0, 3), substr(sub, 3), sep="-")
     es_2_2_2 = join(substr(sub, 0, 2), substr(sub, 2, 4), substr(sub, 4), sep=" ")
     mobile_gb = substr(area, 0, 1) == "7"
     styles = {
         "intl_spaced": join("+", join(cc, area, where(es, es_3_3, gb_grouped), sep=" ")),
         "e164": join("+", cc, area, sub),
         "national_digits": where(es, join(area, sub), join("0", area, sub)),
-        "intl_00_dashed": join("00", join(cc, area, where(es, es_3_3, gb_dashed), sep="-")),
+        "intl_00_dashed": join("00", join(cc, area, where(es, es_3_3_dashed, gb_dashed),
+                                         sep="-")),
         "national_spaced": where(
             es, join(area, es_2_2_2, sep=" "),
             where(mobile_gb, join(join("0", area), sub, sep=" "),
