@@ -133,7 +133,8 @@ def run(
         "pairwise": pairwise_scores(con, "clusters", "truth").as_dict(),
         "cluster": cluster_scores(con, "clusters", "truth").as_dict(),
         "clustering": {
-            k: v for k, v in clustering.items()
+            k: v
+            for k, v in clustering.items()
             if k in ("n_clusters", "n_singletons", "largest_cluster_size", "weak_edges_removed")
         },
         "seconds": {
@@ -166,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    print(f"{out['dataset']}: {out['records']} records, threshold {out['threshold']}, "
-          f"{out['pairs']} pairs, training={out['training_mode']}")
+    print(
+        f"{out['dataset']}: {out['records']} records, threshold {out['threshold']}, "
+        f"{out['pairs']} pairs, training={out['training_mode']}"
+    )
     print(_fmt("edges", out["edges"]))
     print(_fmt("pairwise", out["pairwise"]))
     print(_fmt("cluster", out["cluster"]))

@@ -43,6 +43,56 @@ def phone_region(country: str | None) -> str:
     return country if country in phonenumbers.SUPPORTED_REGIONS else DEFAULT_REGION
 
 
+def _region_metadata() -> dict[str, tuple[int, bool, bool, int, int]]:
+    """region -> (calling code, IDD is exactly "00", no national prefix, min, max length)."""
+    out = {}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if meta is None:
+            continue
+        lengths = [n for n in meta.general_desc.possible_length if n > 0] or [0]
+        out[region] = (
+            meta.country_code,
+            meta.international_prefix == "00",
+            meta.national_prefix is None and meta.national_prefix_for_parsing is None,
+            min(lengths),
+            max(lengths),
+        )
+    return out
+
+
+PHONE_REGIONS = _region_metadata()
+_DIGITS_AFTER_PLUS = re.compile(r"^\+[1-9][0-9]*$")
+_IDD_00 = re.compile(r"^00[1-9][0-9]*$")
+_NATIONAL = re.compile(r"^[1-9][0-9]*$")
+
+
+def phone_lookup_key(value: str | None, country: str | None = None) -> tuple[str | None, str]:
+    """(number, region) such that standardise_phone(number, region or None) gives the same
+    result as standardise_phone(value, country), with as many spellings of one number as
+    possible sharing a key: "+34 600 123 456", "0034-600-123-456" and, for regions without
+    a national prefix, "600123456" all become ("+34600123456", ""). An empty region means
+    the number is international and the region does not matter. Mirrored in SQL (sql.py).
+    """
+    number = compact_phone(value)
+    region = phone_region(country)
+    if number is None:
+        return None, region
+    if _DIGITS_AFTER_PLUS.match(number):
+        return number, ""
+    code, idd_00, no_prefix, shortest, longest = PHONE_REGIONS[region]
+    if idd_00 and _IDD_00.match(number):
+        return "+" + number[2:], ""
+    if (
+        no_prefix
+        and _NATIONAL.match(number)
+        and shortest <= len(number) <= longest
+        and not number.startswith(str(code))
+    ):
+        return f"+{code}{number}", ""
+    return number, region
+
+
 def standardise_phone(value: str | None, country: str | None = None) -> Phone:
     """E.164 for a number valid in the record's country (default ES); extensions are dropped."""
     text = hygiene(value)

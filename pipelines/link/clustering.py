@@ -45,9 +45,7 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
     return con.execute(sql, list(params)).fetchall()[0][0]
 
 
-def connected_components(
-    con: duckdb.DuckDBPyConnection, edges: str, out: str
-) -> int:
+def connected_components(con: duckdb.DuckDBPyConnection, edges: str, out: str) -> int:
     """Create table `out(node, label)` for every node of `edges(a, b)`; label = the
     smallest node of its component. Returns the number of propagation rounds.
 
@@ -91,11 +89,9 @@ def connected_components(
         if changed == 0:
             break
     else:
-        raise RuntimeError(
-            f"connected components did not converge in {_MAX_ITERATIONS} rounds"
-        )
+        raise RuntimeError(f"connected components did not converge in {_MAX_ITERATIONS} rounds")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_q(out)} AS SELECT node, label FROM __cc_lab"
+        f"CREATE OR REPLACE TEMP TABLE {_q(out)} AS SELECT node, label FROM __cc_lab"  # noqa: S608
     )
     con.execute("DROP TABLE IF EXISTS __cc_lab")
     con.execute("DROP TABLE IF EXISTS __cc_step")
@@ -296,8 +292,7 @@ def cluster(
         """
     )
     con.execute(
-        "CREATE OR REPLACE TABLE cluster_review "
-        "(cluster_id VARCHAR, size BIGINT, reason VARCHAR)"
+        "CREATE OR REPLACE TABLE cluster_review (cluster_id VARCHAR, size BIGINT, reason VARCHAR)"
     )
     if review:
         con.executemany("INSERT INTO cluster_review VALUES (?, ?, ?)", review)
@@ -310,8 +305,16 @@ def cluster(
         FROM s
         """
     ).fetchall()[0]
-    for tmp in ("__cl_nodes", "__cl_must", "__cl_cannot", "__cl_edges", "__cl_weak",
-                "__cl_kept", "__cl_comp", "__cl_big"):
+    for tmp in (
+        "__cl_nodes",
+        "__cl_must",
+        "__cl_cannot",
+        "__cl_edges",
+        "__cl_weak",
+        "__cl_kept",
+        "__cl_comp",
+        "__cl_big",
+    ):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
     result = {
         "n_records": stats[0],
@@ -322,8 +325,9 @@ def cluster(
         "strong_threshold": strong,
         "n_edges": n_edges,
         "weak_edges_removed": n_weak,
-        "oversized_clusters": [{"cluster_id": c, "size": n} for c, n, r in review
-                               if r.startswith("oversized: split")],
+        "oversized_clusters": [
+            {"cluster_id": c, "size": n} for c, n, r in review if r.startswith("oversized: split")
+        ],
         "unsplittable_clusters": [{"cluster_id": c, "size": n} for c, n in still_oversized],
         "cannot_link_rebuilt_clusters": violating,
         "must_link_conflicts": int(n_must_conflicts) + must_conflicts,

@@ -79,9 +79,7 @@ def make_db_api(con: duckdb.DuckDBPyConnection, backend: Backend = "duckdb") -> 
 
 def available_columns(con: duckdb.DuckDBPyConnection, staged: str = "staged") -> list[str]:
     """Matching columns of `staged` that exist and hold at least one non-NULL value."""
-    present = {
-        row[0] for row in con.execute(f"DESCRIBE {_ident(staged)}").fetchall()
-    }
+    present = {row[0] for row in con.execute(f"DESCRIBE {_ident(staged)}").fetchall()}
     missing = [c for c in REQUIRED_COLUMNS if c not in present]
     if missing:
         raise ValueError(

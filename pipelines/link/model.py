@@ -75,9 +75,7 @@ class _Level:
 
 
 def _null(*conditions: str) -> CustomLevel:
-    return CustomLevel(" OR ".join(conditions), "NULL on either side").configure(
-        is_null_level=True
-    )
+    return CustomLevel(" OR ".join(conditions), "NULL on either side").configure(is_null_level=True)
 
 
 def _either_null(col: str) -> str:
@@ -113,9 +111,7 @@ def _person_name(col: str, other: str, use_tf: bool) -> CustomComparison:
     family names were entered the wrong way round still collects two name agreements
     instead of two disagreements.
     """
-    levels = [
-        _Level(f"{col}_l = {col}_r", f"Exact match on {col}", 0.80, 0.004, tf_column=col)
-    ]
+    levels = [_Level(f"{col}_l = {col}_r", f"Exact match on {col}", 0.80, 0.004, tf_column=col)]
     if other != col:
         levels.append(
             _Level(
@@ -142,9 +138,7 @@ def _full_name(avail: frozenset[str], use_tf: bool) -> CustomComparison:
     for split in ("given_name_key", "family_name_key"):
         if split in avail:
             null_conditions.append(f"({split}_l IS NOT NULL AND {split}_r IS NOT NULL)")
-    token_sorted = (
-        f"list_sort(string_split({col}_l, ' ')) = list_sort(string_split({col}_r, ' '))"
-    )
+    token_sorted = f"list_sort(string_split({col}_l, ' ')) = list_sort(string_split({col}_r, ' '))"
     levels = [
         _Level(f"{col}_l = {col}_r", "Exact match on full name", 0.80, 0.002, tf_column=col),
         _Level(token_sorted, "Same name tokens in another order", 0.05, 0.0002),
@@ -157,9 +151,7 @@ def _full_name(avail: frozenset[str], use_tf: bool) -> CustomComparison:
 
 def _company_name(use_tf: bool) -> CustomComparison:
     col = "company_name_key"
-    token_sorted = (
-        f"list_sort(string_split({col}_l, ' ')) = list_sort(string_split({col}_r, ' '))"
-    )
+    token_sorted = f"list_sort(string_split({col}_l, ' ')) = list_sort(string_split({col}_r, ' '))"
     levels = [
         _Level(f"{col}_l = {col}_r", "Exact match on company name", 0.80, 0.002, tf_column=col),
         _Level(token_sorted, "Same company name tokens in another order", 0.03, 0.0002),
@@ -217,9 +209,7 @@ def _birth_date(use_tf: bool) -> CustomComparison:
     levels = [
         _Level(f"{col}_l = {col}_r", "Exact match on birth date", 0.85, 0.0001, tf_column=col),
         _Level(one_field, "One of day/month/year different (or day-month swapped)", 0.08, 0.002),
-        _Level(
-            f"abs(datediff('day', {col}_l, {col}_r)) <= 365", "Within a year", 0.02, 0.03
-        ),
+        _Level(f"abs(datediff('day', {col}_l, {col}_r)) <= 365", "Within a year", 0.02, 0.03),
         _else(0.05, 0.9679),
     ]
     return _comparison(col, _null(_either_null(col)), levels, use_tf, "Birth date")
@@ -299,122 +289,87 @@ def _rule(sql: str) -> CustomRule:
     return CustomRule(f"({sql}) AND {SAME_PARTY}", sql_dialect=DIALECT)
 
 
+_Rule = tuple[tuple[str, ...], str]
+
+
+def _same(*cols: str) -> _Rule:
+    """Exact agreement on every column."""
+    return cols, " AND ".join(f"l.{c} = r.{c}" for c in cols)
+
+
+def _and(*rules: _Rule) -> _Rule:
+    cols = tuple(dict.fromkeys(c for r in rules for c in r[0]))
+    return cols, " AND ".join(r[1] for r in rules)
+
+
+def _prefix(col: str, n: int, other: str | None = None) -> _Rule:
+    """First `n` characters agree (against `other` on the right side, for swaps)."""
+    other = other or col
+    return tuple(dict.fromkeys((col, other))), f"left(l.{col}, {n}) = left(r.{other}, {n})"
+
+
+def _year(col: str) -> _Rule:
+    return (col,), f"year(l.{col}) = year(r.{col})"
+
+
+_SWAPPED_NAMES: _Rule = (
+    ("given_name_key", "family_name_key"),
+    "l.given_name_key = r.family_name_key AND l.family_name_key = r.given_name_key",
+)
+_G, _F, _DOB, _PC = "given_name_key", "family_name_key", "birth_date", "postcode_key"
+
 # Candidate rules as (columns needed, SQL). Each is selective on its own at a million
 # records (a shared e-mail, phone or tax id; a name pair; a date plus an initial; a
 # postcode plus a name prefix), and together they forgive a typo in any single field.
-_PREDICTION_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("email_key",), "l.email_key = r.email_key"),
-    (("phone",), "l.phone = r.phone"),
-    (("tax_id",), "l.tax_id = r.tax_id"),
-    (
-        ("given_name_key", "family_name_key"),
-        "l.given_name_key = r.given_name_key AND l.family_name_key = r.family_name_key",
-    ),
-    (
-        ("given_name_key", "family_name_key"),
-        "l.given_name_key = r.family_name_key AND l.family_name_key = r.given_name_key",
-    ),
-    (("full_name_key",), "l.full_name_key = r.full_name_key"),
-    (
-        ("birth_date", "family_name_key"),
-        "l.birth_date = r.birth_date AND left(l.family_name_key, 1) = left(r.family_name_key, 1)",
-    ),
-    (
-        ("birth_date", "given_name_key"),
-        "l.birth_date = r.birth_date AND left(l.given_name_key, 1) = left(r.given_name_key, 1)",
-    ),
-    # Names entered the wrong way round *and* mistyped: swap-aware initials.
-    (
-        ("birth_date", "given_name_key", "family_name_key"),
-        "l.birth_date = r.birth_date AND left(l.given_name_key, 1) = left(r.family_name_key, 1)",
-    ),
-    (
-        ("birth_date", "given_name_key", "family_name_key"),
-        "l.birth_date = r.birth_date AND left(l.family_name_key, 1) = left(r.given_name_key, 1)",
-    ),
-    (("birth_date", "postcode_key"), "l.birth_date = r.birth_date AND l.postcode_key = r.postcode_key"),
-    # Typos everywhere but the start of each name: name prefixes within a birth year.
-    (
-        ("birth_date", "given_name_key", "family_name_key"),
-        "year(l.birth_date) = year(r.birth_date) "
-        "AND left(l.given_name_key, 2) = left(r.given_name_key, 2) "
-        "AND left(l.family_name_key, 2) = left(r.family_name_key, 2)",
-    ),
-    (
-        ("postcode_key", "family_name_key"),
-        "l.postcode_key = r.postcode_key AND left(l.family_name_key, 3) = left(r.family_name_key, 3)",
-    ),
-    (
-        ("postcode_key", "given_name_key"),
-        "l.postcode_key = r.postcode_key AND left(l.given_name_key, 3) = left(r.given_name_key, 3)",
-    ),
-    (
-        ("postcode_key", "given_name_key", "family_name_key"),
-        "l.postcode_key = r.postcode_key AND left(l.given_name_key, 3) = left(r.family_name_key, 3)",
-    ),
-    (
-        ("postcode_key", "given_name_key", "family_name_key"),
-        "l.postcode_key = r.postcode_key AND left(l.family_name_key, 3) = left(r.given_name_key, 3)",
-    ),
-    (("company_name_key",), "l.company_name_key = r.company_name_key"),
-    (
-        ("postcode_key", "company_name_key"),
-        "l.postcode_key = r.postcode_key "
-        "AND left(l.company_name_key, 3) = left(r.company_name_key, 3)",
-    ),
-    (("address_key", "postcode_key"), "l.address_key = r.address_key AND l.postcode_key = r.postcode_key"),
-    (
-        ("address_key", "family_name_key"),
-        "l.address_key = r.address_key AND left(l.family_name_key, 1) = left(r.family_name_key, 1)",
-    ),
-    (
-        ("address_key", "company_name_key"),
-        "l.address_key = r.address_key "
-        "AND left(l.company_name_key, 1) = left(r.company_name_key, 1)",
-    ),
+# Rules in pairs with swapped sides exist because l/r order is arbitrary (l < r by key).
+_PREDICTION_RULES: tuple[_Rule, ...] = (
+    _same("email_key"),
+    _same("phone"),
+    _same("tax_id"),
+    _same(_G, _F),
+    _SWAPPED_NAMES,
+    _same("full_name_key"),
+    _and(_same(_DOB), _prefix(_F, 1)),
+    _and(_same(_DOB), _prefix(_G, 1)),
+    # names entered the wrong way round *and* mistyped: swap-aware initials
+    _and(_same(_DOB), _prefix(_G, 1, _F)),
+    _and(_same(_DOB), _prefix(_F, 1, _G)),
+    _same(_DOB, _PC),
+    # typos everywhere but the start of each name: name prefixes within a birth year
+    _and(_year(_DOB), _prefix(_G, 2), _prefix(_F, 2)),
+    _and(_same(_PC), _prefix(_F, 3)),
+    _and(_same(_PC), _prefix(_G, 3)),
+    _and(_same(_PC), _prefix(_G, 3, _F)),
+    _and(_same(_PC), _prefix(_F, 3, _G)),
+    _same("company_name_key"),
+    _and(_same(_PC), _prefix("company_name_key", 3)),
+    _same("address_key", _PC),
+    _and(_same("address_key"), _prefix(_F, 1)),
+    _and(_same("address_key"), _prefix("company_name_key", 1)),
 )
 
 # Rules that admit (almost) only true matches: used to estimate the prior probability
 # that two random records match.
-_DETERMINISTIC_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
-    (
-        ("given_name_key", "family_name_key", "birth_date"),
-        "l.given_name_key = r.given_name_key AND l.family_name_key = r.family_name_key "
-        "AND l.birth_date = r.birth_date",
-    ),
-    (("tax_id", "birth_date"), "l.tax_id = r.tax_id AND l.birth_date = r.birth_date"),
-    (("tax_id", "company_name_key"), "l.tax_id = r.tax_id AND l.company_name_key = r.company_name_key"),
-    (("email_key", "family_name_key"), "l.email_key = r.email_key AND l.family_name_key = r.family_name_key"),
-    (("email_key", "company_name_key"), "l.email_key = r.email_key AND l.company_name_key = r.company_name_key"),
-    (("full_name_key", "birth_date"), "l.full_name_key = r.full_name_key AND l.birth_date = r.birth_date"),
-    (
-        ("company_name_key", "postcode_key"),
-        "l.company_name_key = r.company_name_key AND l.postcode_key = r.postcode_key",
-    ),
+_DETERMINISTIC_RULES: tuple[_Rule, ...] = (
+    _same(_G, _F, _DOB),
+    _same("tax_id", _DOB),
+    _same("tax_id", "company_name_key"),
+    _same("email_key", _F),
+    _same("email_key", "company_name_key"),
+    _same("full_name_key", _DOB),
+    _same("company_name_key", _PC),
 )
 
 # EM needs blocks where matches are a sizeable share of pairs; each session estimates m
 # for every comparison *not* used in its rule, so two sessions on disjoint columns cover
-# all comparisons. First available option of each group wins.
-_EM_RULE_GROUPS: tuple[tuple[tuple[tuple[str, ...], str], ...], ...] = (
-    (
-        (
-            ("given_name_key", "family_name_key"),
-            "l.given_name_key = r.given_name_key AND l.family_name_key = r.family_name_key",
-        ),
-        (("full_name_key",), "l.full_name_key = r.full_name_key"),
-        (("company_name_key",), "l.company_name_key = r.company_name_key"),
-    ),
-    (
-        (("tax_id",), "l.tax_id = r.tax_id"),
-        (("email_key",), "l.email_key = r.email_key"),
-        (("phone",), "l.phone = r.phone"),
-        (("birth_date", "postcode_key"), "l.birth_date = r.birth_date AND l.postcode_key = r.postcode_key"),
-    ),
+# all comparisons. The first available option of each group wins.
+_EM_RULE_GROUPS: tuple[tuple[_Rule, ...], ...] = (
+    (_same(_G, _F), _same("full_name_key"), _same("company_name_key")),
+    (_same("tax_id"), _same("email_key"), _same("phone"), _same(_DOB, _PC)),
 )
 
 
-def _pick(rules: Iterable[tuple[tuple[str, ...], str]], avail: frozenset[str]) -> list[str]:
+def _pick(rules: Iterable[_Rule], avail: frozenset[str]) -> list[str]:
     return [sql for cols, sql in rules if set(cols) <= avail]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sources.demo.noise import Arr, choice, digits, fmt_time, join, obj, where, zfill
+from sources.demo.noise import Arr, choice, fmt_time, join, obj, where, zfill
 from sources.demo.people import ANCHOR, Entities
 from sources.demo.systems import SystemData
 
@@ -99,6 +99,7 @@ def invoices_and_payments(sd: SystemData, e: Entities,
         "num_factura": numbers[paid],
         "fecha_cobro": fmt_time(pay_day, "%d/%m/%Y"),
         "importe": pay_amount,
+        "moneda": "EUR",
         "forma_pago": obj(["transferencia", "domiciliación", "tarjeta"])[
             choice(rng, m, [45, 40, 15])],
     })
@@ -160,6 +161,7 @@ def shipments(sd: SystemData, e: Entities, rng: np.random.Generator) -> pd.DataF
         "WEIGHT_KG": weight,
         "DECLARED_VALUE_EUR": _money(rng.lognormal(4.5, 0.9, n) * spend),
         "FREIGHT_EUR": _money(4.5 + weight * 0.85),
+        "CURRENCY": "EUR",
     })
 
 
@@ -192,10 +194,11 @@ def campaign_responses(sd: SystemData, e: Entities, rng: np.random.Generator) ->
         "sent_at": sent,
         "response": response,
         "revenue_eur": revenue,
+        "currency": "EUR",
     })
 
 
 __all__ = [
-    "campaign_responses", "digits", "invoices_and_payments", "last_delivery", "orders",
-    "shipments", "tickets",
+    "campaign_responses", "invoices_and_payments", "last_delivery", "orders", "shipments",
+    "tickets",
 ]
