@@ -93,13 +93,37 @@ def phone_lookup_key(value: str | None, country: str | None = None) -> tuple[str
     return number, region
 
 
+# Calling codes whose numbers phonenumbers.parse takes as written after "+<code>" (no
+# national prefix to strip): for these a "+<digits>" string can skip parse(), which costs
+# 3x the validity check. Equivalence with parse() is tested for every region.
+_VERBATIM_CODES = frozenset(
+    code
+    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+    if regions[0] in PHONE_REGIONS and PHONE_REGIONS[regions[0]][2]
+)
+
+
+def _parse_international(text: str) -> phonenumbers.PhoneNumber | None:
+    if not _DIGITS_AFTER_PLUS.match(text):
+        return None
+    for size in (1, 2, 3):  # calling codes are a prefix code: at most one size matches
+        code = int(text[1 : 1 + size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = text[1 + size :]
+            if code in _VERBATIM_CODES and 2 <= len(national) <= 17 and national[0] != "0":
+                return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            return None
+    return None
+
+
 def standardise_phone(value: str | None, country: str | None = None) -> Phone:
     """E.164 for a number valid in the record's country (default ES); extensions are dropped."""
     text = hygiene(value)
     if text is None:
         return Phone(None, None)
+    number = _parse_international(text)
     try:
-        number = phonenumbers.parse(text, phone_region(country))
+        number = number or phonenumbers.parse(text, phone_region(country))
     except phonenumbers.NumberParseException:
         return Phone(None, "unparseable")
     if not phonenumbers.is_valid_number(number):

@@ -7,10 +7,12 @@ tests run both paths on the same inputs and require identical results.
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 
 from pipelines.cleanse.contact import (
     EMAIL_FAST_RE,
     EMAIL_SPECIAL_TLDS,
+    PHONE_REGIONS,
     PHONE_LAYOUT_CHARS_RE,
     PHONE_LAYOUT_ONLY_RE,
 )
@@ -30,6 +32,14 @@ def _lit(text: str) -> str:
 
 _DROP = _lit(re2_class(DROP_RANGES))
 _SPACES = _lit(re2_class(SPACE_RANGES) + "+")
+# Most values are already clean; this finds the ones hygiene would change (other than by
+# NFC), so the costly replacements run only on those.
+_DIRTY = _lit(
+    re2_class(DROP_RANGES)
+    + "|"
+    + re2_class([r for r in SPACE_RANGES if r != (0x20, 0x20)])
+    + "|^ | $|  "
+)
 # Values whose accents DuckDB's strip_accents removes exactly as unidecode would: characters
 # up to U+024F (checked exhaustively). Anything else goes to the `_cl_translit` UDF.
 _LATIN = _lit(r"^[\x{0}-\x{24F}]*$")
@@ -38,13 +48,18 @@ _SPECIAL_TLDS = ", ".join(_lit(t) for t in EMAIL_SPECIAL_TLDS)
 
 MACROS = f"""
 CREATE OR REPLACE TEMP MACRO _cl_hyg(x) AS
-    nullif(trim(regexp_replace(nfc_normalize(regexp_replace(x, {_DROP}, '', 'g')),
-                               {_SPACES}, ' ', 'g')), '');
+    nullif(CASE WHEN regexp_matches(x, {_DIRTY})
+                THEN trim(regexp_replace(nfc_normalize(regexp_replace(x, {_DROP}, '', 'g')),
+                                         {_SPACES}, ' ', 'g'))
+                ELSE nfc_normalize(x) END, '');
 
 CREATE OR REPLACE TEMP MACRO _cl_suspect(x) AS regexp_matches(x, {_lit(SUSPECT_RE2)});
 
 CREATE OR REPLACE TEMP MACRO _cl_repaired(x) AS
     CASE WHEN regexp_matches(x, {_lit(SUSPECT_RE2)}) THEN _cl_repair(x) ELSE x END;
+
+CREATE OR REPLACE TEMP MACRO _cl_repair_changed(x) AS
+    CASE WHEN regexp_matches(x, {_lit(SUSPECT_RE2)}) THEN _cl_repair(x) <> x ELSE false END;
 
 CREATE OR REPLACE TEMP MACRO _cl_formula(x) AS regexp_matches(x, {_lit(FORMULA_RE2)});
 
@@ -66,15 +81,33 @@ CREATE OR REPLACE TEMP MACRO _cl_ascii(x) AS
         ELSE _cl_translit(x)
     END;
 
+-- Input is hygiene-clean (single spaces, trimmed). Most values only need lower(); the
+-- replacements run on the others.
 CREATE OR REPLACE TEMP MACRO _cl_key_ascii(x) AS
-    nullif(trim(regexp_replace(regexp_replace(lower(x), '[''`.]', '', 'g'),
-                               '[^a-z0-9]+', ' ', 'g')), '');
+    CASE WHEN regexp_matches(lower(x), '[^a-z0-9 ]')
+         THEN nullif(trim(regexp_replace(
+             regexp_replace(regexp_replace(lower(x), '[''`.]', '', 'g'), '[^a-z0-9 ]+', ' ', 'g'),
+             ' {{2,}}', ' ', 'g')), '')
+         ELSE nullif(lower(x), '') END;
 
 CREATE OR REPLACE TEMP MACRO _cl_key(x) AS _cl_key_ascii(_cl_ascii(x));
 
 CREATE OR REPLACE TEMP MACRO _cl_compact_phone(x) AS
     CASE WHEN regexp_matches(x, {_lit(PHONE_LAYOUT_ONLY_RE)})
          THEN regexp_replace(x, {_lit(PHONE_LAYOUT_CHARS_RE)}, '', 'g') ELSE x END;
+
+-- Mirrors contact.phone_lookup_key; r is the row of _cl_phone_regions for the region.
+CREATE OR REPLACE TEMP MACRO _cl_phone_key(x, region, code, idd_00, no_prefix, shortest, longest)
+    AS CASE
+        WHEN x IS NULL THEN NULL
+        WHEN regexp_matches(x, '^\+[1-9][0-9]*$') THEN {{'number': x, 'region': ''}}
+        WHEN idd_00 AND regexp_matches(x, '^00[1-9][0-9]*$')
+            THEN {{'number': '+' || substr(x, 3), 'region': ''}}
+        WHEN no_prefix AND regexp_matches(x, '^[1-9][0-9]*$')
+             AND length(x) BETWEEN shortest AND longest AND NOT starts_with(x, code)
+            THEN {{'number': '+' || code || x, 'region': ''}}
+        ELSE {{'number': x, 'region': region}}
+    END;
 
 CREATE OR REPLACE TEMP MACRO _cl_email_fast(x) AS
     length(x) <= 254
@@ -83,13 +116,23 @@ CREATE OR REPLACE TEMP MACRO _cl_email_fast(x) AS
     AND NOT contains(split_part(x, '@', 2), '--')
     AND lower(regexp_extract(x, '\\.([A-Za-z]+)$', 1)) NOT IN ({_SPECIAL_TLDS});
 
-CREATE OR REPLACE TEMP MACRO _cl_email(x) AS
-    CASE WHEN _cl_email_fast(x)
-         THEN split_part(x, '@', 1) || '@' || lower(split_part(x, '@', 2))
-         ELSE _cl_email_slow(x) END;
+CREATE OR REPLACE TEMP MACRO _cl_email_normal(x) AS
+    split_part(x, '@', 1) || '@' || lower(split_part(x, '@', 2));
 """
 
 
+def _phone_regions() -> pa.Table:
+    rows = sorted(PHONE_REGIONS.items())
+    columns = list(zip(*[(region, str(m[0]), *m[1:]) for region, m in rows], strict=True))
+    names = ["pr_region", "pr_code", "pr_idd_00", "pr_no_prefix", "pr_shortest", "pr_longest"]
+    return pa.table(dict(zip(names, columns, strict=True)))
+
+
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the `_cl_*` macros (the `_cl_*` UDFs they call must be registered first)."""
+    """Create the `_cl_*` macros and the `_cl_phone_regions` table (phonenumbers metadata).
+
+    The `_cl_*` UDFs the macros call must be registered first.
+    """
     con.execute(MACROS)
+    regions = _phone_regions()  # noqa: F841 - read by DuckDB's replacement scan below
+    con.execute("CREATE OR REPLACE TEMP TABLE _cl_phone_regions AS SELECT * FROM regions")

@@ -52,14 +52,14 @@ def cif_control(body: Arr) -> Arr:
 
 
 def _names(rng: np.random.Generator, vocab: list[tuple[str, str]], n: int) -> tuple[Arr, Arr]:
-    idx = choice(rng, n, zipf_weights(len(vocab), 0.8))
+    idx = choice(rng, n, zipf_weights(len(vocab), 0.6))
     given = pool([g for g, _ in vocab], idx)
     nick = pool([k or None for _, k in vocab], idx)
     return given, nick
 
 
 def _surnames(rng: np.random.Generator, vocab: list[str], n: int) -> Arr:
-    return pool(vocab, choice(rng, n, zipf_weights(len(vocab), 0.7, 8.0)))
+    return pool(vocab, choice(rng, n, zipf_weights(len(vocab), 0.5, 8.0)))
 
 
 def _dedupe(values: Arr, rng: np.random.Generator, key: Arr | None = None) -> Arr:

@@ -393,8 +393,8 @@ def build_servicedesk(e: Entities, idx: Arr, rng: np.random.Generator) -> System
     """Service desk export: one free-text name, nicknames, e-mail first, locale not country."""
     v = View(e, idx)
     person = ~v["is_company"]
-    given = given_names(v, rng, 0.25)
-    family = family_names(v, rng, 0.30)
+    given = given_names(v, rng, 0.15)
+    family = family_names(v, rng, 0.20)
     name = join(given, family, sep=" ")
     # "Family, Given" order typed by agents now and then.
     reversed_ = chance(rng, v.n, 0.01)
@@ -415,7 +415,7 @@ def build_servicedesk(e: Entities, idx: Arr, rng: np.random.Generator) -> System
         "email": emails(v, rng, alt=0.15, missing=0.03, upper_rate=0.03, title_rate=0.07,
                         typo_rate=0.015),
         "phone": blank(phones(v, rng, {"intl_00_dashed": 75, "intl_spaced": 15, "e164": 10}),
-                       0.35, rng),
+                       0.20, rng),
         "locale": locale,
         "created_at": fmt_time(created, "%Y-%m-%dT%H:%M:%SZ"),
         "updated_at": fmt_time(updated, "%Y-%m-%dT%H:%M:%SZ"),
@@ -448,7 +448,7 @@ def build_logistics(e: Entities, idx: Arr, rng: np.random.Generator) -> SystemDa
     v = View(e, idx)
     person = ~v["is_company"]
     first = given_names(v, rng, 0.05)
-    last = family_names(v, rng, 0.25)
+    last = family_names(v, rng, 0.15)
     first, last, _ = swap(first, last, rng, 0.015)
     company = company_names(v, rng, [20, 30, 40, 0, 10])
     a = addresses(v, rng, stale=0.6)
