@@ -126,10 +126,16 @@ def build_mapped(registry: Registry, work: WorkArea, sources: list[str] | None =
                 )
     if not customer_selects:
         raise SourceReadError("no source was extracted; check the registry and the extract step")
-    con.execute("CREATE TABLE mapped AS " + " UNION ALL BY NAME ".join(customer_selects))
+    con.execute(
+        "CREATE TABLE mapped AS "
+        + " UNION ALL BY NAME ".join(f"({select})" for select in customer_selects)
+    )
     work.save(con, "mapped")
     if activity_selects:
-        con.execute("CREATE TABLE activity AS " + " UNION ALL BY NAME ".join(activity_selects))
+        con.execute(
+            "CREATE TABLE activity AS "
+            + " UNION ALL BY NAME ".join(f"({select})" for select in activity_selects)
+        )
     else:
         con.execute(
             "CREATE TABLE activity AS SELECT NULL::VARCHAR AS source_system, "
