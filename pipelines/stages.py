@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,9 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
 
 def score_pairs(settings: Settings) -> dict[str, Any]:
     work = work_area(settings)
+    # Splink logs a warning per comparison level it cannot train on small data; the figures
+    # that matter are returned and attached to the asset instead.
+    logging.getLogger("splink").setLevel(logging.ERROR)
     con = connect()
     _materialise(con, work, "staged")
     result = link(

@@ -13,6 +13,7 @@ from pipelines.cleanse.contact import (
     Phone,
     compact_phone,
     email_fast_path,
+    phone_lookup_key,
     phone_region,
     standardise_email,
     standardise_phone,
@@ -39,12 +40,12 @@ PERSON, COMPANY = "person", "company"
 _PARTY_TYPES = {
     **dict.fromkeys(
         "person persona individual natural private consumer b2c particular p f i "
-        "fisica física persona_fisica persona física".split(),
+        "fisica física persona_fisica persona_física".split(),
         PERSON,
     ),
     **dict.fromkeys(
         "company empresa organisation organization org business b2b corporate sociedad "
-        "c j juridica jurídica persona_juridica".split(),
+        "c j juridica jurídica persona_juridica persona_jurídica".split(),
         COMPANY,
     ),
 }
@@ -93,6 +94,7 @@ __all__ = [
     "match_key",
     "normalise_tax_id",
     "parse_birth_date",
+    "phone_lookup_key",
     "phone_region",
     "repair_mojibake",
     "split_full_name",

@@ -106,7 +106,9 @@ def build_golden(
     config = config or load_config()
     trust_sql = _trust_case(config.source_trust)
     parts = [_group_sql(g, trust_sql) for g in config.groups]
-    con.execute("CREATE OR REPLACE TEMP TABLE chosen AS " + " UNION ALL ".join(parts))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE chosen AS " + " UNION ALL ".join(f"({p})" for p in parts)
+    )
     attribute_rows = [
         f"SELECT '{g.name}' AS attribute_group, '{a}' AS attribute" for g in config.groups
         for a in g.attributes

@@ -47,6 +47,16 @@ PUBLISHED: tuple[tuple[str, str], ...] = (
 )
 
 
+def _run_sql(con: duckdb.DuckDBPyConnection, script: str, params: dict) -> None:
+    """Run `;`-separated statements, binding to each only the parameters it names
+    (DuckDB rejects unused named parameters)."""
+    for statement in (part.strip() for part in script.split(";\n")):
+        if not statement:
+            continue
+        used = {k: v for k, v in params.items() if f"${k}" in statement}
+        con.execute(statement, used)
+
+
 def layer_name(table: str, prefix: str = "") -> str:
     return prefix + table.replace(".", "__")
 
@@ -80,7 +90,8 @@ def load_previous_state(con: duckdb.DuckDBPyConnection, url: str, work: WorkArea
 
 def identity_inputs(con: duckdb.DuckDBPyConnection) -> None:
     """Views in the shape `pipelines.identity.assign` expects."""
-    con.execute(
+    _run_sql(
+        con,
         """
         CREATE OR REPLACE TABLE previous_xref AS
         SELECT source_system || ':' || source_record_id AS record_key, customer_id
@@ -89,7 +100,8 @@ def identity_inputs(con: duckdb.DuckDBPyConnection) -> None:
         SELECT customer_id, created_at FROM core.customer;
         CREATE OR REPLACE TABLE retired_ids AS
         SELECT retired_customer_id AS customer_id FROM core.customer_id_redirect;
-        """
+        """,
+        {},
     )
 
 
@@ -118,7 +130,8 @@ def build_publish_tables(
     con.execute("CREATE SCHEMA IF NOT EXISTS new")
     params = {"run": run_id, "now": now}
     attrs = ", ".join(f"g.{a}" for a in GOLDEN_ATTRIBUTES)
-    con.execute(
+    _run_sql(
+        con,
         f"""
         CREATE OR REPLACE TABLE new.core__customer AS
         SELECT g.customer_id, {attrs}, g.source_count, true AS is_active, g.record_count,
@@ -141,7 +154,8 @@ def build_publish_tables(
         """,
         params,
     )
-    con.execute(
+    _run_sql(
+        con,
         """
         CREATE OR REPLACE TABLE new.core__customer_source_xref AS
         WITH best AS (
@@ -174,7 +188,8 @@ def build_publish_tables(
         """,
         params,
     )
-    con.execute(
+    _run_sql(
+        con,
         """
         CREATE OR REPLACE TABLE new.core__customer_id_redirect AS
         SELECT retired_customer_id, customer_id, $run AS run_id, 'merge' AS reason,
@@ -211,7 +226,8 @@ def build_publish_tables(
         """,
         params,
     )
-    con.execute(
+    _run_sql(
+        con,
         """
         CREATE OR REPLACE TABLE new.audit__source_run AS
         WITH m AS (SELECT source_system, count(*) AS n FROM mapped GROUP BY 1),
@@ -251,7 +267,8 @@ def build_publish_tables(
     )
     summary = pa.table({"summary": [run_summary]})
     con.register("run_summary", summary)
-    con.execute(
+    _run_sql(
+        con,
         """
         CREATE OR REPLACE TABLE new.audit__sync_run AS
         SELECT $run AS run_id,
