@@ -6,8 +6,7 @@ import re
 from typing import NamedTuple
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-from email_validator import SPECIAL_USE_DOMAIN_NAMES
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from pipelines.cleanse.text import hygiene
 

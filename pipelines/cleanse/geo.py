@@ -7,11 +7,13 @@ from typing import NamedTuple
 
 from pipelines.cleanse.text import hygiene, match_key
 
-# alpha-2, alpha-3, then names (English, Spanish, native, common aliases). Covers the EU,
+# alpha-2, alpha-3, then names (English, Spanish, native, common aliases); a country may
+# take several lines. Covers the EU,
 # EFTA, UK, North America, Latin America and the largest other trading partners.
 _COUNTRIES = """
 ES ESP Spain|España|Espanya|Espainia|Reino de España
-GB GBR United Kingdom|UK|U.K.|Great Britain|Britain|England|Scotland|Wales|Northern Ireland|Reino Unido|Gran Bretaña|Inglaterra|Escocia|Gales
+GB GBR United Kingdom|UK|U.K.|Great Britain|Britain|Reino Unido|Gran Bretaña
+GB GBR England|Scotland|Wales|Northern Ireland|Inglaterra|Escocia|Gales|Irlanda del Norte
 IE IRL Ireland|Irlanda|Éire|Eire
 PT PRT Portugal
 FR FRA France|Francia
@@ -46,7 +48,8 @@ AD AND Andorra
 MC MCO Monaco|Mónaco
 SM SMR San Marino
 GI GIB Gibraltar
-US USA United States|United States of America|USA|U.S.A.|U.S.|US|America|Estados Unidos|EEUU|EE.UU.|EE. UU.
+US USA United States|United States of America|USA|U.S.A.|U.S.|US|America
+US USA Estados Unidos|Estados Unidos de América|EEUU|EE.UU.|EE. UU.
 CA CAN Canada|Canadá
 MX MEX Mexico|México|Méjico
 GT GTM Guatemala

@@ -12,9 +12,9 @@ import pyarrow as pa
 from pipelines.cleanse.contact import (
     EMAIL_FAST_RE,
     EMAIL_SPECIAL_TLDS,
-    PHONE_REGIONS,
     PHONE_LAYOUT_CHARS_RE,
     PHONE_LAYOUT_ONLY_RE,
+    PHONE_REGIONS,
 )
 from pipelines.cleanse.text import (
     DROP_RANGES,
@@ -81,10 +81,10 @@ CREATE OR REPLACE TEMP MACRO _cl_ascii(x) AS
         ELSE _cl_translit(x)
     END;
 
--- Input is hygiene-clean (single spaces, trimmed). Most values only need lower(); the
--- replacements run on the others.
+-- Most values only need lower(); the replacements run on the others (unidecode output can
+-- also bring leading, trailing or double spaces).
 CREATE OR REPLACE TEMP MACRO _cl_key_ascii(x) AS
-    CASE WHEN regexp_matches(lower(x), '[^a-z0-9 ]')
+    CASE WHEN regexp_matches(lower(x), '[^a-z0-9 ]|^ | $|  ')
          THEN nullif(trim(regexp_replace(
              regexp_replace(regexp_replace(lower(x), '[''`.]', '', 'g'), '[^a-z0-9 ]+', ' ', 'g'),
              ' {{2,}}', ' ', 'g')), '')
@@ -118,7 +118,7 @@ CREATE OR REPLACE TEMP MACRO _cl_email_fast(x) AS
 
 CREATE OR REPLACE TEMP MACRO _cl_email_normal(x) AS
     split_part(x, '@', 1) || '@' || lower(split_part(x, '@', 2));
-"""
+"""  # noqa: S608 - built from the module constants above
 
 
 def _phone_regions() -> pa.Table:

@@ -15,7 +15,8 @@ INPUT_VIEW = "_cl_mapped"
 TEMP_TABLES = (
     "_cl_in", "_cl_h", "_cl_t", "_cl_p", "_cl_s", "_cl_final",
     "_cl_lk_country", "_cl_lk_party", "_cl_lk_tax", "_cl_lk_given", "_cl_lk_split",
-    "_cl_lk_company", "_cl_lk_email", "_cl_lk_phone", "_cl_phone_regions", "_cl_lk_postcode", "_cl_lk_date",
+    "_cl_lk_company", "_cl_lk_email", "_cl_lk_phone", "_cl_phone_regions", "_cl_lk_postcode",
+    "_cl_lk_date",
 )
 REQUIRED_COLUMNS = (
     "source_system", "source_row_number", "source_record_id", *TEXT_FIELDS,
@@ -190,7 +191,8 @@ def second_lookups() -> list[str]:
                 "need_split"),
         _lookup("_cl_lk_company", "_cl_company", ["company_src"], "_cl_p",
                 "company_src IS NOT NULL AND NOT company_name__und"),
-        _lookup("_cl_lk_phone", "_cl_phone", ["phone_key.number AS number", "phone_key.region AS region"],
+        _lookup("_cl_lk_phone", "_cl_phone",
+                ["phone_key.number AS number", "phone_key.region AS region"],
                 "_cl_p", "phone_key IS NOT NULL"),
         _lookup("_cl_lk_postcode", "_cl_postcode", ["postcode", "country_iso"], "_cl_p",
                 "postcode IS NOT NULL"),

@@ -54,7 +54,8 @@ SPACE_RANGES = _ranges(
 def python_class(ranges: list[tuple[int, int]]) -> str:
     parts = []
     for lo, hi in ranges:
-        parts.append(re.escape(chr(lo)) if lo == hi else f"{re.escape(chr(lo))}-{re.escape(chr(hi))}")
+        first, last = re.escape(chr(lo)), re.escape(chr(hi))
+        parts.append(first if lo == hi else f"{first}-{last}")
     return "[" + "".join(parts) + "]"
 
 
