@@ -191,12 +191,11 @@ def reconciliation(settings: Settings) -> dict[str, int]:
         """
         SELECT
           (SELECT count(*) FROM mapped),
-          (SELECT count(*) FROM assignment),
+          (SELECT count(*) FROM staged SEMI JOIN assignment USING (record_key)),
           (SELECT count(*) FROM (SELECT DISTINCT source_system, source_row_number
                                  FROM quarantine)),
           (SELECT count(*) FROM (
               SELECT source_system, source_row_number FROM staged
-              JOIN mapped USING (source_system, source_record_id)
               INTERSECT SELECT source_system, source_row_number FROM quarantine))
         """
     ).fetchall()[0]

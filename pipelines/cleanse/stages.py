@@ -29,7 +29,7 @@ STAGED_COLUMNS = (
     "birth_date", "tax_id", "tax_id_valid",
     "given_name_key", "family_name_key", "full_name_key", "company_name_key",
     "address_key", "city_key", "email_key", "postcode_key",
-    "quality_flags", "source_updated_at", "loaded_at",
+    "quality_flags", "source_updated_at", "loaded_at", "source_row_number",
 )
 QUARANTINE_COLUMNS = (
     "source_system", "source_record_id", "source_row_number", "reason_code",

@@ -28,6 +28,7 @@ TEXT_FIELDS = (
 STAGED_TYPES = {
     "birth_date": "DATE", "tax_id_valid": "BOOLEAN", "quality_flags": "VARCHAR[]",
     "source_updated_at": "TIMESTAMP", "loaded_at": "TIMESTAMP",
+    "source_row_number": "BIGINT",
 }
 
 
@@ -138,7 +139,7 @@ def test_a_clean_person_is_standardised() -> None:
         "email_key": "jose.nunez@example.com", "postcode_key": "08001",
         "quality_flags": ["full_name_derived", "given_name_title_removed", "party_type_derived",
                           "postcode_leading_zero_restored"],
-        "source_updated_at": None, "loaded_at": None,
+        "source_updated_at": None, "loaded_at": None, "source_row_number": 1,
     }
 
 
