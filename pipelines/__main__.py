@@ -22,7 +22,7 @@ def _sync(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
-        result = build_defs().get_job_def("nightly_sync").execute_in_process(
+        result = build_defs().resolve_job_def("nightly_sync").execute_in_process(
             instance=instance, raise_on_error=False
         )
     duration = time.monotonic() - started

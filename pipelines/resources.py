@@ -1,6 +1,5 @@
 """Dagster resource carrying the sync's settings (read from the environment)."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -263,6 +264,12 @@ def upgrade() -> None:
             sa.Integer(),
             nullable=False,
             comment="Number of source systems that know this customer.",
+        ),
+        sa.Column(
+            "is_active",
+            sa.Boolean(),
+            nullable=False,
+            comment="False when none of its records remains at the sources (kept, not dropped).",
         ),
         sa.Column(
             "record_count",

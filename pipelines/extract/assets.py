@@ -1,8 +1,8 @@
 """One raw asset per registered source, made from the registry (no code per source)."""
 
-from __future__ import annotations
 
 import dagster as dg
+from dagster import AssetExecutionContext
 
 from pipelines import stages
 from pipelines.resources import SyncSettings
@@ -22,7 +22,7 @@ def _raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
         tags={"layer": "raw"},
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
     )
-    def raw_source(context: dg.AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
+    def raw_source(context: AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
         result = stages.extract(sync.get(), source.name)
         if result.unmapped_columns:
             context.log.info(

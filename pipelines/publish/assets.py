@@ -1,8 +1,8 @@
 """The governed store's tables, written together by one atomic publish."""
 
-from __future__ import annotations
 
 import dagster as dg
+from dagster import AssetExecutionContext
 
 from pipelines import quality, stages
 from pipelines.publish.summary import run_summary_markdown, store_figures
@@ -32,7 +32,7 @@ STORE_TABLES = {
         for key, description in STORE_TABLES.items()
     ],
 )
-def publish_store(context: dg.AssetExecutionContext, sync: SyncSettings):
+def publish_store(context: AssetExecutionContext, sync: SyncSettings):
     settings = sync.get()
     checks = [check(settings).as_row() for check in quality.PRE_PUBLISH_CHECKS]
     stages.publish(settings, context.run_id, checks)

@@ -82,7 +82,7 @@ def read_tables(url: str, tables: list[str]) -> dict[str, pa.Table]:
         con = duckdb.connect(str(path), read_only=True)
         try:
             for table in tables:
-                result[table] = con.execute(f"SELECT * FROM {_quoted(table)}").to_arrow_table()  # noqa: S608
+                result[table] = con.sql(f"SELECT * FROM {_quoted(table)}").to_arrow_table()  # noqa: S608
         finally:
             con.close()
         return result

@@ -11,7 +11,7 @@ from pipelines.definitions import build_defs
 
 
 def run_sync() -> str:
-    result = build_defs().get_job_def("nightly_sync").execute_in_process(raise_on_error=False)
+    result = build_defs().resolve_job_def("nightly_sync").execute_in_process(raise_on_error=False)
     failures = [e.step_failure_data.error.message for e in result.all_events if e.is_step_failure]
     assert result.success, failures
     return result.run_id
