@@ -88,3 +88,59 @@ class DataQuality(Base):
     completeness: Mapped[float] = column(Float, comment="Share of staged records with a value.")
     records: Mapped[int] = column(Integer, comment="Staged records of the source.")
     note: Mapped[str | None] = column(Text, comment="Free text.")
+
+
+class SourceWatermark(Base):
+    __tablename__ = "source_watermark"
+    __table_args__ = (
+        {"schema": "audit", "comment": "Last successful watermark per source (incremental reads)."},
+    )
+
+    source_system: Mapped[str] = column(String(64), primary_key=True, comment="Source.")
+    watermark_column: Mapped[str] = column(String(128), comment="Column compared.")
+    last_value: Mapped[str | None] = column(String(64), comment="Highest value read (text).")
+    run_id: Mapped[str] = column(String(64), comment="Run that read it.")
+    updated_at: Mapped[dt.datetime] = column(DateTime, comment="When (UTC).")
+
+
+class SourceAssessment(Base):
+    __tablename__ = "source_assessment"
+    __table_args__ = (
+        {"schema": "audit", "comment": "Per run, source and field: profile measures."},
+    )
+
+    run_id: Mapped[str] = column(String(64), primary_key=True, comment="Dagster run id.")
+    source_system: Mapped[str] = column(String(64), primary_key=True, comment="Source.")
+    measure: Mapped[str] = column(
+        String(64),
+        primary_key=True,
+        comment="rows, completeness, validity, duplicates_in_source, overlap_with:<source>.",
+    )
+    field: Mapped[str] = column(String(64), primary_key=True, comment="Field or '*'.")
+    value: Mapped[float] = column(Float, comment="The measure's value.")
+
+
+class Erasure(Base):
+    __tablename__ = "erasure"
+    __table_args__ = (
+        {"schema": "audit", "comment": "Erasures carried out (no personal data kept)."},
+    )
+
+    erasure_id: Mapped[str] = column(String(64), primary_key=True, comment="Erasure id.")
+    customer_id: Mapped[str] = column(String(40), comment="Erased customer id (pseudonymous).")
+    requested_by: Mapped[str] = column(String(200), comment="Who asked for it.")
+    reason: Mapped[str] = column(Text, comment="Legal basis / ticket reference.")
+    records_erased: Mapped[int] = column(Integer, comment="Source records suppressed.")
+    erased_at: Mapped[dt.datetime] = column(DateTime, comment="When (UTC).")
+
+
+class Suppression(Base):
+    __tablename__ = "suppression"
+    __table_args__ = (
+        {"schema": "audit", "comment": "Salted hashes of erased identifiers: never re-created."},
+    )
+
+    identifier_hash: Mapped[str] = column(String(64), primary_key=True, comment="HMAC-SHA256.")
+    identifier_kind: Mapped[str] = column(String(32), comment="record_key, email, phone or tax_id.")
+    erasure_id: Mapped[str] = column(String(64), comment="Erasure that created it.")
+    created_at: Mapped[dt.datetime] = column(DateTime, comment="When (UTC).")

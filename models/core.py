@@ -95,8 +95,9 @@ class CustomerSourceXref(Base):
     customer_id: Mapped[str] = column(ID, nullable=False, comment="Customer the record belongs to.")
     cluster_size: Mapped[int] = column(Integer, comment="Records in the customer's cluster.")
     match_probability: Mapped[float | None] = column(
-        Float, comment="Highest Splink match probability linking this record to another one "
-        "of the same customer; NULL for a customer with a single record."
+        Float,
+        comment="Highest Splink match probability linking this record to another one "
+        "of the same customer; NULL for a customer with a single record.",
     )
     is_active: Mapped[bool] = column(
         Boolean, nullable=False, comment="False when the record was deleted at the source."
@@ -156,9 +157,7 @@ class Activity(Base):
     """Orders, invoices, payments, tickets and shipments from every system."""
 
     __tablename__ = "activity"
-    __table_args__ = (
-        {"schema": "core", "comment": "Customer activity from every source system."},
-    )
+    __table_args__ = ({"schema": "core", "comment": "Customer activity from every source system."},)
 
     source_system: Mapped[str] = column(SOURCE, primary_key=True, comment="Source system.")
     activity_name: Mapped[str] = column(
@@ -230,3 +229,53 @@ __all__ = [
     "LinkageEvidence",
     "StewardDecision",
 ]
+
+
+class CustomerHistory(Base):
+    """Type-2 history of golden records: what a customer looked like on any date."""
+
+    __tablename__ = "customer_history"
+    __table_args__ = ({"schema": "core", "comment": "Golden record versions with validity."},)
+
+    customer_id: Mapped[str] = column(ID, primary_key=True, comment="Customer.")
+    valid_from: Mapped[dt.datetime] = column(
+        DateTime, primary_key=True, comment="Version valid from (UTC, inclusive)."
+    )
+    valid_to: Mapped[dt.datetime | None] = column(
+        DateTime, comment="Valid until (exclusive); NULL for the current version."
+    )
+    run_id: Mapped[str] = column(String(64), comment="Run that wrote the version.")
+    party_type: Mapped[str] = column(String(16), comment="person or company.")
+    given_name: Mapped[str | None] = column(String(200), pii="direct", comment="Given name.")
+    family_name: Mapped[str | None] = column(String(200), pii="direct", comment="Family name.")
+    full_name: Mapped[str | None] = column(String(400), pii="direct", comment="Full name.")
+    company_name: Mapped[str | None] = column(String(400), comment="Company name.")
+    email: Mapped[str | None] = column(String(320), pii="direct", comment="E-mail.")
+    phone: Mapped[str | None] = column(String(32), pii="direct", comment="Phone.")
+    address_line1: Mapped[str | None] = column(String(400), pii="quasi", comment="Address 1.")
+    address_line2: Mapped[str | None] = column(String(400), pii="quasi", comment="Address 2.")
+    postcode: Mapped[str | None] = column(String(16), pii="quasi", comment="Postcode.")
+    city: Mapped[str | None] = column(String(200), comment="City.")
+    region: Mapped[str | None] = column(String(200), comment="Region.")
+    country: Mapped[str | None] = column(String(2), comment="Country.")
+    birth_date: Mapped[dt.date | None] = column(Date, pii="quasi", comment="Date of birth.")
+    tax_id: Mapped[str | None] = column(String(32), pii="direct", comment="Tax id.")
+    is_active: Mapped[bool] = column(Boolean, comment="Active in that version.")
+
+
+class ReviewPair(Base):
+    """Uncertain pairs for stewards to decide, refreshed every run."""
+
+    __tablename__ = "review_pair"
+    __table_args__ = (
+        {"schema": "core", "comment": "Record pairs in the uncertain probability band."},
+    )
+
+    record_key_l: Mapped[str] = column(String(280), primary_key=True, comment="source:id.")
+    record_key_r: Mapped[str] = column(String(280), primary_key=True, comment="source:id.")
+    customer_id_l: Mapped[str | None] = column(ID, comment="Customer of the left record.")
+    customer_id_r: Mapped[str | None] = column(ID, comment="Customer of the right record.")
+    match_probability: Mapped[float] = column(Float, comment="Splink match probability.")
+    match_weight: Mapped[float] = column(Float, comment="Splink match weight.")
+    reason: Mapped[str] = column(String(64), comment="probability_band or oversized_cluster.")
+    run_id: Mapped[str] = column(String(64), comment="Run that queued it.")

@@ -43,3 +43,26 @@ class Customer360(Base):
     first_interaction_at: Mapped[dt.datetime | None] = column(DateTime, comment="Earliest.")
     last_interaction_at: Mapped[dt.datetime | None] = column(DateTime, comment="Latest.")
     as_of: Mapped[dt.date] = column(Date, comment="Publish date.")
+
+
+class KpiMonthly(Base):
+    __tablename__ = "kpi_monthly"
+    __table_args__ = (
+        {"schema": "marts", "comment": "The business's success metrics, month by month."},
+    )
+
+    month: Mapped[dt.date] = column(Date, primary_key=True, comment="First day of the month.")
+    active_customers: Mapped[int] = column(Integer, comment="Customers with activity.")
+    new_customers: Mapped[int] = column(Integer, comment="First activity this month.")
+    returning_customers: Mapped[int] = column(
+        Integer, comment="Active this month and in an earlier month."
+    )
+    revenue: Mapped[Decimal] = column(Numeric(18, 2), comment="Completed orders.")
+    margin: Mapped[Decimal] = column(Numeric(18, 2), comment="Revenue - cost.")
+    avg_satisfaction: Mapped[float | None] = column(Float, comment="Mean ticket satisfaction.")
+    duplicate_rate: Mapped[float | None] = column(
+        Float, comment="Duplicate rate of the last sync published in the month."
+    )
+    data_quality_score: Mapped[float | None] = column(
+        Float, comment="Mean field completeness of the last sync published in the month."
+    )

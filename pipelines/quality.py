@@ -218,9 +218,11 @@ def store_integrity(settings: Settings) -> CheckOutcome:
         engine = sa.create_engine(settings.store_url)
         with engine.connect() as conn:
             xref, activity, dup, mart = conn.execute(
-                sa.text(sql.replace("ANTI JOIN", "LEFT JOIN").replace(
-                    "USING (customer_id))", "USING (customer_id) WHERE c.customer_id IS NULL)"
-                ))
+                sa.text(
+                    sql.replace("ANTI JOIN", "LEFT JOIN").replace(
+                        "USING (customer_id))", "USING (customer_id) WHERE c.customer_id IS NULL)"
+                    )
+                )
             ).one()
         engine.dispose()
     return CheckOutcome(

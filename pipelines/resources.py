@@ -1,6 +1,5 @@
 """Dagster resource carrying the sync's settings (read from the environment)."""
 
-
 import dagster as dg
 
 from pipelines.quality import CheckOutcome
@@ -32,8 +31,10 @@ def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity(outcome.severity),
-        metadata={k: dg.MetadataValue.json(v) if isinstance(v, dict) else v
-                  for k, v in outcome.detail.items()},
+        metadata={
+            k: dg.MetadataValue.json(v) if isinstance(v, dict) else v
+            for k, v in outcome.detail.items()
+        },
         description=outcome.description,
     )
 

@@ -130,7 +130,11 @@ def cluster_records(settings: Settings) -> dict[str, Any]:
         )
         must, cannot = "must_link", "cannot_link"
     counts = cluster(
-        con, "staged", "pairs", threshold=settings.match_threshold, must_link=must,
+        con,
+        "staged",
+        "pairs",
+        threshold=settings.match_threshold,
+        must_link=must,
         cannot_link=cannot,
     )
     work.save(con, "clusters")
@@ -220,9 +224,21 @@ def publish(
     con = connect()
     restore_previous(con, work)
     _materialise(
-        con, work, "mapped", "staged", "quarantine", "assignment", "golden", "provenance",
-        "id_changes", "redirects", "customer_360", "resolved_activity", "activity_quarantine",
-        "pairs", "activity",
+        con,
+        work,
+        "mapped",
+        "staged",
+        "quarantine",
+        "assignment",
+        "golden",
+        "provenance",
+        "id_changes",
+        "redirects",
+        "customer_360",
+        "resolved_activity",
+        "activity_quarantine",
+        "pairs",
+        "activity",
     )
     _linked_pairs(con)
     unmapped_rows = []
@@ -238,8 +254,13 @@ def publish(
     for check in check_results or []:
         con.execute(
             "INSERT INTO check_results VALUES (?, ?, ?, ?, ?)",
-            [check["check_name"], check["asset"], check["passed"], check["severity"],
-             json.dumps(check.get("detail", {}))],
+            [
+                check["check_name"],
+                check["asset"],
+                check["passed"],
+                check["severity"],
+                json.dumps(check.get("detail", {})),
+            ],
         )
     recon = reconciliation(settings)
     summary = {"reconciliation": recon}

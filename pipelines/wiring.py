@@ -1,6 +1,5 @@
 """Turn a plain stage function and its plain check functions into a Dagster asset + checks."""
 
-
 from collections.abc import Callable, Sequence
 from typing import Any
 

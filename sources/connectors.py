@@ -160,9 +160,7 @@ def read_sql(url: str, source: str, table: str | None, query: str | None) -> pa.
         statement: sa.Executable = sa.text(query)
     else:
         schema, _, name = (table or "").rpartition(".")
-        statement = sa.select(sa.text("*")).select_from(
-            sa.table(name, schema=schema or None)
-        )
+        statement = sa.select(sa.text("*")).select_from(sa.table(name, schema=schema or None))
     batches = list(_sql_batches(url, statement, source))
     if not batches:
         engine = sa.create_engine(url)

@@ -255,8 +255,22 @@ def parse_source(raw: Any, env: dict[str, str]) -> SourceSpec:
     if kind == "sql" and not raw.get("url"):
         raise RegistryError(f"{where}: a sql source needs 'url' (a SQLAlchemy URL)")
     known_keys = {
-        "name", "kind", "primary_key", "fields", "department", "owner", "description", "url",
-        "table", "query", "path", "encoding", "delimiter", "watermark", "defaults", "activities",
+        "name",
+        "kind",
+        "primary_key",
+        "fields",
+        "department",
+        "owner",
+        "description",
+        "url",
+        "table",
+        "query",
+        "path",
+        "encoding",
+        "delimiter",
+        "watermark",
+        "defaults",
+        "activities",
     }
     unknown = set(raw) - known_keys
     if unknown:

@@ -41,9 +41,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def sync_env(
-    demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[SyncEnv]:
+def sync_env(demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SyncEnv]:
     env = SyncEnv(
         demo_dir=demo_dir,
         store_url=f"duckdb:///{tmp_path / 'store' / 'customer_store.duckdb'}",

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -56,6 +55,27 @@ def upgrade() -> None:
         comment="Completeness and validity per field, source and run.",
     )
     op.create_table(
+        "erasure",
+        sa.Column("erasure_id", sa.String(length=64), nullable=False, comment="Erasure id."),
+        sa.Column(
+            "customer_id",
+            sa.String(length=40),
+            nullable=False,
+            comment="Erased customer id (pseudonymous).",
+        ),
+        sa.Column(
+            "requested_by", sa.String(length=200), nullable=False, comment="Who asked for it."
+        ),
+        sa.Column("reason", sa.Text(), nullable=False, comment="Legal basis / ticket reference."),
+        sa.Column(
+            "records_erased", sa.Integer(), nullable=False, comment="Source records suppressed."
+        ),
+        sa.Column("erased_at", sa.DateTime(), nullable=False, comment="When (UTC)."),
+        sa.PrimaryKeyConstraint("erasure_id", name=op.f("pk_erasure")),
+        schema="audit",
+        comment="Erasures carried out (no personal data kept).",
+    )
+    op.create_table(
         "quarantined_record",
         sa.Column("run_id", sa.String(length=64), nullable=False, comment="Dagster run id."),
         sa.Column("source_system", sa.String(length=64), nullable=False, comment="Source."),
@@ -85,6 +105,24 @@ def upgrade() -> None:
         comment="Records held back by a run, one row per problem.",
     )
     op.create_table(
+        "source_assessment",
+        sa.Column("run_id", sa.String(length=64), nullable=False, comment="Dagster run id."),
+        sa.Column("source_system", sa.String(length=64), nullable=False, comment="Source."),
+        sa.Column(
+            "measure",
+            sa.String(length=64),
+            nullable=False,
+            comment="rows, completeness, validity, duplicates_in_source, overlap_with:<source>.",
+        ),
+        sa.Column("field", sa.String(length=64), nullable=False, comment="Field or '*'."),
+        sa.Column("value", sa.Float(), nullable=False, comment="The measure's value."),
+        sa.PrimaryKeyConstraint(
+            "run_id", "source_system", "measure", "field", name=op.f("pk_source_assessment")
+        ),
+        schema="audit",
+        comment="Per run, source and field: profile measures.",
+    )
+    op.create_table(
         "source_run",
         sa.Column("run_id", sa.String(length=64), nullable=False, comment="Dagster run id."),
         sa.Column("source_system", sa.String(length=64), nullable=False, comment="Source."),
@@ -107,6 +145,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("run_id", "source_system", name=op.f("pk_source_run")),
         schema="audit",
         comment="Per source and run: what was read.",
+    )
+    op.create_table(
+        "source_watermark",
+        sa.Column("source_system", sa.String(length=64), nullable=False, comment="Source."),
+        sa.Column(
+            "watermark_column", sa.String(length=128), nullable=False, comment="Column compared."
+        ),
+        sa.Column(
+            "last_value", sa.String(length=64), nullable=True, comment="Highest value read (text)."
+        ),
+        sa.Column("run_id", sa.String(length=64), nullable=False, comment="Run that read it."),
+        sa.Column("updated_at", sa.DateTime(), nullable=False, comment="When (UTC)."),
+        sa.PrimaryKeyConstraint("source_system", name=op.f("pk_source_watermark")),
+        schema="audit",
+        comment="Last successful watermark per source (incremental reads).",
+    )
+    op.create_table(
+        "suppression",
+        sa.Column("identifier_hash", sa.String(length=64), nullable=False, comment="HMAC-SHA256."),
+        sa.Column(
+            "identifier_kind",
+            sa.String(length=32),
+            nullable=False,
+            comment="record_key, email, phone or tax_id.",
+        ),
+        sa.Column(
+            "erasure_id", sa.String(length=64), nullable=False, comment="Erasure that created it."
+        ),
+        sa.Column("created_at", sa.DateTime(), nullable=False, comment="When (UTC)."),
+        sa.PrimaryKeyConstraint("identifier_hash", name=op.f("pk_suppression")),
+        schema="audit",
+        comment="Salted hashes of erased identifiers: never re-created.",
     )
     op.create_table(
         "sync_run",
@@ -326,6 +396,44 @@ def upgrade() -> None:
         comment="Source and rule of each golden value.",
     )
     op.create_table(
+        "customer_history",
+        sa.Column("customer_id", sa.String(length=40), nullable=False, comment="Customer."),
+        sa.Column(
+            "valid_from",
+            sa.DateTime(),
+            nullable=False,
+            comment="Version valid from (UTC, inclusive).",
+        ),
+        sa.Column(
+            "valid_to",
+            sa.DateTime(),
+            nullable=True,
+            comment="Valid until (exclusive); NULL for the current version.",
+        ),
+        sa.Column(
+            "run_id", sa.String(length=64), nullable=False, comment="Run that wrote the version."
+        ),
+        sa.Column("party_type", sa.String(length=16), nullable=False, comment="person or company."),
+        sa.Column("given_name", sa.String(length=200), nullable=True, comment="Given name."),
+        sa.Column("family_name", sa.String(length=200), nullable=True, comment="Family name."),
+        sa.Column("full_name", sa.String(length=400), nullable=True, comment="Full name."),
+        sa.Column("company_name", sa.String(length=400), nullable=True, comment="Company name."),
+        sa.Column("email", sa.String(length=320), nullable=True, comment="E-mail."),
+        sa.Column("phone", sa.String(length=32), nullable=True, comment="Phone."),
+        sa.Column("address_line1", sa.String(length=400), nullable=True, comment="Address 1."),
+        sa.Column("address_line2", sa.String(length=400), nullable=True, comment="Address 2."),
+        sa.Column("postcode", sa.String(length=16), nullable=True, comment="Postcode."),
+        sa.Column("city", sa.String(length=200), nullable=True, comment="City."),
+        sa.Column("region", sa.String(length=200), nullable=True, comment="Region."),
+        sa.Column("country", sa.String(length=2), nullable=True, comment="Country."),
+        sa.Column("birth_date", sa.Date(), nullable=True, comment="Date of birth."),
+        sa.Column("tax_id", sa.String(length=32), nullable=True, comment="Tax id."),
+        sa.Column("is_active", sa.Boolean(), nullable=False, comment="Active in that version."),
+        sa.PrimaryKeyConstraint("customer_id", "valid_from", name=op.f("pk_customer_history")),
+        schema="core",
+        comment="Golden record versions with validity.",
+    )
+    op.create_table(
         "customer_id_redirect",
         sa.Column(
             "retired_customer_id", sa.String(length=40), nullable=False, comment="Retired id."
@@ -457,6 +565,37 @@ def upgrade() -> None:
         comment="Scored record pairs inside customers.",
     )
     op.create_table(
+        "review_pair",
+        sa.Column("record_key_l", sa.String(length=280), nullable=False, comment="source:id."),
+        sa.Column("record_key_r", sa.String(length=280), nullable=False, comment="source:id."),
+        sa.Column(
+            "customer_id_l",
+            sa.String(length=40),
+            nullable=True,
+            comment="Customer of the left record.",
+        ),
+        sa.Column(
+            "customer_id_r",
+            sa.String(length=40),
+            nullable=True,
+            comment="Customer of the right record.",
+        ),
+        sa.Column(
+            "match_probability", sa.Float(), nullable=False, comment="Splink match probability."
+        ),
+        sa.Column("match_weight", sa.Float(), nullable=False, comment="Splink match weight."),
+        sa.Column(
+            "reason",
+            sa.String(length=64),
+            nullable=False,
+            comment="probability_band or oversized_cluster.",
+        ),
+        sa.Column("run_id", sa.String(length=64), nullable=False, comment="Run that queued it."),
+        sa.PrimaryKeyConstraint("record_key_l", "record_key_r", name=op.f("pk_review_pair")),
+        schema="core",
+        comment="Record pairs in the uncertain probability band.",
+    )
+    op.create_table(
         "steward_decision",
         sa.Column("decision_id", sa.String(length=64), nullable=False, comment="Decision id."),
         sa.Column("record_key_l", sa.String(length=280), nullable=False, comment="source:id."),
@@ -524,21 +663,71 @@ def upgrade() -> None:
         schema="marts",
         comment="Each customer with activity from every system.",
     )
+    op.create_table(
+        "kpi_monthly",
+        sa.Column("month", sa.Date(), nullable=False, comment="First day of the month."),
+        sa.Column(
+            "active_customers", sa.Integer(), nullable=False, comment="Customers with activity."
+        ),
+        sa.Column(
+            "new_customers", sa.Integer(), nullable=False, comment="First activity this month."
+        ),
+        sa.Column(
+            "returning_customers",
+            sa.Integer(),
+            nullable=False,
+            comment="Active this month and in an earlier month.",
+        ),
+        sa.Column(
+            "revenue",
+            sa.Numeric(precision=18, scale=2),
+            nullable=False,
+            comment="Completed orders.",
+        ),
+        sa.Column(
+            "margin", sa.Numeric(precision=18, scale=2), nullable=False, comment="Revenue - cost."
+        ),
+        sa.Column(
+            "avg_satisfaction", sa.Float(), nullable=True, comment="Mean ticket satisfaction."
+        ),
+        sa.Column(
+            "duplicate_rate",
+            sa.Float(),
+            nullable=True,
+            comment="Duplicate rate of the last sync published in the month.",
+        ),
+        sa.Column(
+            "data_quality_score",
+            sa.Float(),
+            nullable=True,
+            comment="Mean field completeness of the last sync published in the month.",
+        ),
+        sa.PrimaryKeyConstraint("month", name=op.f("pk_kpi_monthly")),
+        schema="marts",
+        comment="The business's success metrics, month by month.",
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("kpi_monthly", schema="marts")
     op.drop_table("customer_360", schema="marts")
     op.drop_table("steward_decision", schema="core")
+    op.drop_table("review_pair", schema="core")
     op.drop_table("linkage_evidence", schema="core")
     op.drop_table("identity_event", schema="core")
     op.drop_table("customer_source_xref", schema="core")
     op.drop_table("customer_id_redirect", schema="core")
+    op.drop_table("customer_history", schema="core")
     op.drop_table("customer_attribute_provenance", schema="core")
     op.drop_table("customer", schema="core")
     op.drop_table("activity", schema="core")
     op.drop_table("sync_run", schema="audit")
+    op.drop_table("suppression", schema="audit")
+    op.drop_table("source_watermark", schema="audit")
     op.drop_table("source_run", schema="audit")
+    op.drop_table("source_assessment", schema="audit")
     op.drop_table("quarantined_record", schema="audit")
+    op.drop_table("erasure", schema="audit")
     op.drop_table("data_quality", schema="audit")
     op.drop_table("check_result", schema="audit")
     for schema in reversed(SCHEMAS):

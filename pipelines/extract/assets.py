@@ -1,6 +1,5 @@
 """One raw asset per registered source, made from the registry (no code per source)."""
 
-
 import dagster as dg
 from dagster import AssetExecutionContext
 
@@ -25,9 +24,7 @@ def _raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
     def raw_source(context: AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
         result = stages.extract(sync.get(), source.name)
         if result.unmapped_columns:
-            context.log.info(
-                f"source {source.name}: unmapped columns {result.unmapped_columns}"
-            )
+            context.log.info(f"source {source.name}: unmapped columns {result.unmapped_columns}")
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.rows,

@@ -56,7 +56,8 @@ def _stamp(table: pa.Table, loaded_at: dt.datetime) -> pa.Table:
     n = table.num_rows
     table = table.append_column(ROW_NUMBER, pa.array(range(1, n + 1), pa.int64()))
     return table.append_column(
-        LOADED_AT, pa.array([loaded_at] * n, pa.timestamp("us")) if n else pa.array([], pa.timestamp("us"))
+        LOADED_AT,
+        pa.array([loaded_at] * n, pa.timestamp("us")) if n else pa.array([], pa.timestamp("us")),
     )
 
 
@@ -97,7 +98,9 @@ def _source_columns(path: str) -> list[str]:
     return [n for n in names if n not in (ROW_NUMBER, LOADED_AT)]
 
 
-def build_mapped(registry: Registry, work: WorkArea, sources: list[str] | None = None) -> dict[str, int]:
+def build_mapped(
+    registry: Registry, work: WorkArea, sources: list[str] | None = None
+) -> dict[str, int]:
     """Union every extracted source, mapped to canonical fields, into the `mapped` layer and
     every activity table into the `activity` layer. Returns mapped rows per source."""
     con = connect()

@@ -98,13 +98,13 @@ def customer_mapping_sql(source: SourceSpec, raw_view: str, columns: list[str]) 
     select: list[exp.Expression] = [
         exp.alias_(_lit(source.name), "source_system"),
         exp.alias_(exp.cast(_col("_source_row_number"), "BIGINT"), "source_row_number"),
-        exp.alias_(field_expression(FieldMapping("id", column=source.primary_key)), "source_record_id"),
+        exp.alias_(
+            field_expression(FieldMapping("id", column=source.primary_key)), "source_record_id"
+        ),
     ]
     for name in CANONICAL_FIELDS:
         select.append(
-            exp.alias_(
-                field_expression(source.fields.get(name), source.defaults.get(name)), name
-            )
+            exp.alias_(field_expression(source.fields.get(name), source.defaults.get(name)), name)
         )
     select += [
         exp.alias_(
@@ -118,8 +118,10 @@ def customer_mapping_sql(source: SourceSpec, raw_view: str, columns: list[str]) 
         exp.alias_(_raw_record(columns), "raw_record"),
         exp.alias_(exp.cast(_col("_loaded_at"), "TIMESTAMP"), "loaded_at"),
     ]
-    query = exp.select(*select).from_(exp.to_table(raw_view, quoted=True)).order_by(
-        _col("_source_row_number")
+    query = (
+        exp.select(*select)
+        .from_(exp.to_table(raw_view, quoted=True))
+        .order_by(_col("_source_row_number"))
     )
     return query.sql(dialect="duckdb")
 
@@ -135,7 +137,9 @@ def activity_mapping_sql(
         exp.alias_(_lit(activity.name), "activity_name"),
         exp.alias_(exp.cast(_col("_source_row_number"), "BIGINT"), "source_row_number"),
         exp.alias_(_lit(activity.type), "activity_type"),
-        exp.alias_(field_expression(FieldMapping("id", column=activity.primary_key)), "activity_id"),
+        exp.alias_(
+            field_expression(FieldMapping("id", column=activity.primary_key)), "activity_id"
+        ),
         exp.alias_(
             field_expression(FieldMapping("k", column=activity.customer_key)), "source_record_id"
         ),

@@ -59,7 +59,9 @@ def _trust_case(trust: dict[str, int]) -> str:
         return "99"
     cases = exp.Case(
         this=exp.column("source_system"),
-        ifs=[exp.If(this=exp.Literal.string(k), true=exp.Literal.number(v)) for k, v in trust.items()],
+        ifs=[
+            exp.If(this=exp.Literal.string(k), true=exp.Literal.number(v)) for k, v in trust.items()
+        ],
         default=exp.Literal.number(99),
     )
     return cases.sql(dialect="duckdb")
@@ -71,9 +73,7 @@ def _group_sql(group: Group, trust_sql: str) -> str:
     valid = "coalesce(tax_id_valid, true)" if "tax_id" in group.attributes else "true"
     order = ", ".join(_RULE_ORDER[r] for r in group.rules)
     # The first rule on which the winner beats the runner-up is the provenance rule.
-    decided = " ".join(
-        f"WHEN w.{r} IS DISTINCT FROM r.{r} THEN '{r}'" for r in group.rules
-    )
+    decided = " ".join(f"WHEN w.{r} IS DISTINCT FROM r.{r} THEN '{r}'" for r in group.rules)
     return f"""
         WITH cand AS (
             SELECT a.customer_id, s.record_key, s.source_system, s.source_record_id,
@@ -95,12 +95,10 @@ def _group_sql(group: Group, trust_sql: str) -> str:
         FROM ranked2 w
         LEFT JOIN ranked2 r ON r.customer_id = w.customer_id AND r.pos2 = 2
         WHERE w.pos2 = 1
-    """
+    """  # noqa: S608 - only identifiers are formatted in
 
 
-def build_golden(
-    con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig | None = None
-) -> int:
+def build_golden(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig | None = None) -> int:
     """Create `golden` (one row per customer) and `provenance` (customer, attribute, source,
     record, rule) from `staged` and `assignment`. Returns the number of golden records."""
     config = config or load_config()
@@ -110,7 +108,8 @@ def build_golden(
         "CREATE OR REPLACE TEMP TABLE chosen AS " + " UNION ALL ".join(f"({p})" for p in parts)
     )
     attribute_rows = [
-        f"SELECT '{g.name}' AS attribute_group, '{a}' AS attribute" for g in config.groups
+        f"SELECT '{g.name}' AS attribute_group, '{a}' AS attribute"
+        for g in config.groups
         for a in g.attributes
     ]
     con.execute(
@@ -129,7 +128,7 @@ def build_golden(
     for g in config.groups:
         alias = f"g_{g.name}"
         joins.append(
-            f"LEFT JOIN (SELECT c.customer_id, s.* EXCLUDE (record_key) FROM chosen c "
+            f"LEFT JOIN (SELECT c.customer_id, s.* EXCLUDE (record_key) FROM chosen c "  # noqa: S608
             f"JOIN staged s USING (record_key) WHERE c.attribute_group = '{g.name}') {alias} "
             f"ON {alias}.customer_id = base.customer_id"
         )
@@ -151,6 +150,6 @@ def build_golden(
                base.source_count, base.record_count, base.last_seen_at
         FROM base {" ".join(joins)}
         ORDER BY base.customer_id
-        """
+        """  # noqa: S608 - only identifiers are formatted in
     )
     return int(con.execute("SELECT count(*) FROM golden").fetchall()[0][0])

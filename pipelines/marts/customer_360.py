@@ -50,7 +50,8 @@ def resolve_activity(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         """
     )
     resolved, orphaned = con.execute(
-        "SELECT (SELECT count(*) FROM resolved_activity), (SELECT count(*) FROM activity_quarantine)"
+        "SELECT (SELECT count(*) FROM resolved_activity), "
+        "(SELECT count(*) FROM activity_quarantine)"
     ).fetchall()[0]
     return {"activity_resolved": int(resolved), "activity_quarantined": int(orphaned)}
 
@@ -66,12 +67,9 @@ def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
         ),
         act AS (
             SELECT customer_id,
-                sum(CASE WHEN activity_type = 'order' AND coalesce(status, 'completed') = 'completed'
-                         THEN amount ELSE 0 END) AS revenue,
-                sum(CASE WHEN activity_type = 'order' AND coalesce(status, 'completed') = 'completed'
-                         THEN amount - coalesce(cost, 0) ELSE 0 END) AS margin,
-                count(*) FILTER (WHERE activity_type = 'order'
-                                 AND coalesce(status, 'completed') = 'completed') AS orders,
+                sum(amount) FILTER (WHERE sold) AS revenue,
+                sum(amount - coalesce(cost, 0)) FILTER (WHERE sold) AS margin,
+                count(*) FILTER (WHERE sold) AS orders,
                 count(*) FILTER (WHERE activity_type = 'invoice') AS invoices,
                 sum(CASE WHEN activity_type = 'invoice' AND coalesce(status, 'open') <> 'paid'
                          THEN coalesce(open_amount, amount) ELSE 0 END) AS outstanding,
@@ -81,7 +79,10 @@ def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
                 avg(satisfaction) FILTER (WHERE activity_type = 'ticket') AS satisfaction,
                 count(*) FILTER (WHERE activity_type = 'shipment') AS shipments,
                 min(occurred_at) AS first_at, max(coalesce(closed_at, occurred_at)) AS last_at
-            FROM resolved_activity GROUP BY 1
+            FROM (SELECT *, activity_type = 'order'
+                            AND coalesce(status, 'completed') = 'completed' AS sold
+                  FROM resolved_activity)
+            GROUP BY 1
         )
         SELECT g.customer_id, g.party_type,
                CASE WHEN g.party_type = 'company' THEN coalesce(g.company_name, g.full_name)

@@ -1,6 +1,5 @@
 """The governed store's tables, written together by one atomic publish."""
 
-
 import dagster as dg
 from dagster import AssetExecutionContext
 

@@ -17,6 +17,7 @@ from duckdb_engine import Dialect as DuckDBDialect
 import models
 from pipelines.publish.store import TableLoad, read_tables
 from pipelines.workarea import WorkArea
+from sources.registry import CANONICAL_FIELDS
 
 PREVIOUS_TABLES = (
     "core.customer",
@@ -24,11 +25,8 @@ PREVIOUS_TABLES = (
     "core.customer_id_redirect",
     "core.steward_decision",
 )
-GOLDEN_ATTRIBUTES = (
-    "party_type", "given_name", "family_name", "full_name", "company_name", "email", "phone",
-    "address_line1", "address_line2", "postcode", "city", "region", "country", "birth_date",
-    "tax_id",
-)
+# The golden record carries every canonical field.
+GOLDEN_ATTRIBUTES = CANONICAL_FIELDS
 # Tables the publish writes, and whether the new file replaces the table or is appended.
 PUBLISHED: tuple[tuple[str, str], ...] = (
     ("core.customer", "replace"),
@@ -114,7 +112,8 @@ def restore_previous(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
 
 def _fingerprint(alias: str) -> str:
     parts = ", ".join(f"CAST({alias}.{a} AS VARCHAR)" for a in GOLDEN_ATTRIBUTES)
-    return f"md5(concat_ws('|', {parts}, CAST({alias}.record_count AS VARCHAR), CAST({alias}.source_count AS VARCHAR)))"
+    counts = f"CAST({alias}.record_count AS VARCHAR), CAST({alias}.source_count AS VARCHAR)"
+    return f"md5(concat_ws('|', {parts}, {counts}))"
 
 
 def build_publish_tables(
@@ -130,16 +129,17 @@ def build_publish_tables(
     con.execute("CREATE SCHEMA IF NOT EXISTS new")
     params = {"run": run_id, "now": now}
     attrs = ", ".join(f"g.{a}" for a in GOLDEN_ATTRIBUTES)
+    # Only column names from the models are formatted in; values are bound ($run, $now).
     _run_sql(
         con,
         f"""
         CREATE OR REPLACE TABLE new.core__customer AS
         SELECT g.customer_id, {attrs}, g.source_count, true AS is_active, g.record_count,
                coalesce(p.created_run_id, $run) AS created_run_id,
-               CASE WHEN p.customer_id IS NULL OR {_fingerprint('g')} <> {_fingerprint('p')}
+               CASE WHEN p.customer_id IS NULL OR {_fingerprint("g")} <> {_fingerprint("p")}
                     THEN $run ELSE p.updated_run_id END AS updated_run_id,
                coalesce(p.created_at, $now) AS created_at,
-               CASE WHEN p.customer_id IS NULL OR {_fingerprint('g')} <> {_fingerprint('p')}
+               CASE WHEN p.customer_id IS NULL OR {_fingerprint("g")} <> {_fingerprint("p")}
                     THEN $now ELSE p.updated_at END AS updated_at
         FROM golden g LEFT JOIN core.customer p USING (customer_id)
         UNION ALL
@@ -151,7 +151,7 @@ def build_publish_tables(
         WHERE p.customer_id NOT IN (SELECT customer_id FROM golden)
           AND p.customer_id NOT IN (SELECT retired_customer_id FROM redirects)
         ORDER BY customer_id
-        """,
+        """,  # noqa: S608 - only identifiers are formatted in
         params,
     )
     _run_sql(
@@ -183,7 +183,8 @@ def build_publish_tables(
                     ELSE p.linked_run_id END AS linked_run_id
         FROM core.customer_source_xref p
         LEFT JOIN redirects r ON r.retired_customer_id = p.customer_id
-        WHERE p.source_system || ':' || p.source_record_id NOT IN (SELECT record_key FROM assignment)
+        WHERE p.source_system || ':' || p.source_record_id
+              NOT IN (SELECT record_key FROM assignment)
         ORDER BY source_system, source_record_id
         """,
         params,
@@ -197,7 +198,8 @@ def build_publish_tables(
         FROM redirects ORDER BY retired_customer_id;
 
         CREATE OR REPLACE TABLE new.core__identity_event AS
-        SELECT $run || ':' || lpad(CAST(row_number() OVER (ORDER BY customer_id) AS VARCHAR), 8, '0')
+        SELECT $run || ':'
+                   || lpad(CAST(row_number() OVER (ORDER BY customer_id) AS VARCHAR), 8, '0')
                    AS event_id,
                $run AS run_id, change AS event_type, customer_id,
                to_json(related_customer_ids) AS related_customer_ids, record_count,

@@ -99,7 +99,11 @@ def read_tables(url: str, tables: list[str]) -> dict[str, pa.Table]:
                 )
                 names = list(rows.keys())
                 data = rows.fetchall()
-                result[table] = pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in data]) if data else pa.table({n: pa.array([], pa.string()) for n in names})
+                result[table] = (
+                    pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in data])
+                    if data
+                    else pa.table({n: pa.array([], pa.string()) for n in names})
+                )
     finally:
         engine.dispose()
     return result

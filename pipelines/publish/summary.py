@@ -64,8 +64,16 @@ def store_figures(url: str, run_id: str) -> dict[str, Any]:
     table_rows = {}
     for table in COUNTED_TABLES:
         table_rows[table] = _query(url, f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608
-    keys = ("records_extracted", "records_linked", "records_quarantined", "customers",
-            "customers_created", "customers_merged", "customers_split", "duplicate_rate")
+    keys = (
+        "records_extracted",
+        "records_linked",
+        "records_quarantined",
+        "customers",
+        "customers_created",
+        "customers_merged",
+        "customers_split",
+        "duplicate_rate",
+    )
     return {
         "run_id": run_id,
         "per_source": [
@@ -83,7 +91,9 @@ def run_summary_markdown(figures: dict[str, Any], duration_s: float | None = Non
     lines = [f"## Sync {figures['run_id']}", ""]
     lines += ["| source | read | staged | quarantined |", "| --- | ---: | ---: | ---: |"]
     for row in figures["per_source"]:
-        lines.append(f"| {row['source']} | {row['read']} | {row['staged']} | {row['quarantined']} |")
+        lines.append(
+            f"| {row['source']} | {row['read']} | {row['staged']} | {row['quarantined']} |"
+        )
     lines += [
         "",
         f"- records extracted: {run.get('records_extracted')}",

@@ -15,7 +15,9 @@ def test_sql_server_source_reads_table_and_query(url: str) -> None:
     table = unique_name("contacts")
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text(f"CREATE TABLE {table} (id INTEGER, name VARCHAR(50), cp VARCHAR(5))"))
+            conn.execute(
+                sa.text(f"CREATE TABLE {table} (id INTEGER, name VARCHAR(50), cp VARCHAR(5))")
+            )
             conn.execute(
                 sa.text(f"INSERT INTO {table} VALUES (:i, :n, :c)"),
                 [{"i": i, "n": f"Núñez {i}", "c": "08001"} for i in range(1, 1201)],

@@ -65,10 +65,16 @@ def test_nightly_sync_end_to_end(sync_env) -> None:
     assert extracted == linked + quarantined
     assert linked == len(xref)
     assert quarantined > 0  # the demo carries deliberately bad rows
-    reasons = {r for (r,) in read_store(sync_env, "SELECT DISTINCT reason_code FROM audit.quarantined_record")}
+    reasons = {
+        r
+        for (r,) in read_store(
+            sync_env, "SELECT DISTINCT reason_code FROM audit.quarantined_record"
+        )
+    }
     assert {"no_identifying_fields", "duplicate_primary_key"} <= reasons
     failed_checks = read_store(
-        sync_env, "SELECT check_name FROM audit.check_result WHERE NOT passed AND severity = 'ERROR'"
+        sync_env,
+        "SELECT check_name FROM audit.check_result WHERE NOT passed AND severity = 'ERROR'",
     )
     assert failed_checks == []
 
@@ -97,7 +103,6 @@ def test_nightly_sync_end_to_end(sync_env) -> None:
     assert xref_again == xref
     events = read_store(
         sync_env,
-        "SELECT count(*) FROM core.identity_event WHERE run_id <> "
-        f"'{run_id}'",
+        f"SELECT count(*) FROM core.identity_event WHERE run_id <> '{run_id}'",
     )[0][0]
     assert events == 0

@@ -15,7 +15,7 @@ from sources.connectors import SourceReadError, read_location
 
 def test_csv_latin1_semicolon_keeps_leading_zeros(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
-    path.write_bytes("id;name;cp\n1;Núñez;08001\n2;\"Peña; S.L.\";01234\n".encode("latin-1"))
+    path.write_bytes('id;name;cp\n1;Núñez;08001\n2;"Peña; S.L.";01234\n'.encode("latin-1"))
     table = read_location(source="s", kind="csv", path=str(path), encoding="latin-1", delimiter=";")
     assert table.column("name").to_pylist() == ["Núñez", "Peña; S.L."]
     assert table.column("cp").to_pylist() == ["08001", "01234"]

@@ -20,7 +20,9 @@ def run(clusters: dict[str, str], previous: dict[str, str]) -> dict:
     result = assign_ids(con)
     assignment = dict(con.execute("SELECT record_key, customer_id FROM assignment").fetchall())
     redirects = dict(con.execute("SELECT * FROM redirects").fetchall())
-    changes = con.execute("SELECT customer_id, change, related_customer_ids FROM id_changes").fetchall()
+    changes = con.execute(
+        "SELECT customer_id, change, related_customer_ids FROM id_changes"
+    ).fetchall()
     return {"result": result, "ids": assignment, "redirects": redirects, "changes": changes}
 
 

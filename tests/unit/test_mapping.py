@@ -96,8 +96,10 @@ def test_missing_mapped_column_is_schema_drift(tmp_path: Path) -> None:
     data.write_text("id;first\n1;Ana\n")
     registry_path = tmp_path / "sources.yaml"
     registry_path.write_text(
-        "sources:\n  - name: crm\n    kind: csv\n    path: " + str(data)
-        + "\n    delimiter: ';'\n    primary_key: id\n    fields: {given_name: first, email: mail}\n"
+        "sources:\n  - name: crm\n    kind: csv\n    path: "
+        + str(data)
+        + "\n    delimiter: ';'\n    primary_key: id\n"
+        + "    fields: {given_name: first, email: mail}\n"
     )
     source = load_registry(registry_path, env={}).sources[0]
     with pytest.raises(SchemaDriftError, match=r"source 'crm': mapped column\(s\) \['mail'\]"):

@@ -51,7 +51,7 @@ def test_env_expansion_uses_environment(tmp_path: Path) -> None:
         (("given_name: first", "given: first"), "unknown canonical field(s) ['given']"),
         (("primary_key: cust_no", "primary_key: ''"), "missing required key 'primary_key'"),
         (("path: ${DATA:-/data}/billing.csv", "path: ${NOPE}/b.csv"), "NOPE is not set"),
-        (("format: \"%Y%m%d\"", "fmt: x"), "unknown key(s) ['fmt']"),
+        (('format: "%Y%m%d"', "fmt: x"), "unknown key(s) ['fmt']"),
     ],
 )
 def test_invalid_entries_name_source_and_key(tmp_path: Path, change, message) -> None:
