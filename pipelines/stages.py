@@ -18,10 +18,12 @@ from pipelines.cleanse.cleanse import cleanse
 from pipelines.extract.extract import ExtractResult, build_mapped, extract_source
 from pipelines.golden.survivorship import build_golden
 from pipelines.identity.assign import assign_ids
+from pipelines.identity.erasure import apply_suppression
 from pipelines.link.clustering import cluster
 from pipelines.link.linkage import link
 from pipelines.marts.customer_360 import build_customer_360, resolve_activity
 from pipelines.publish import store
+from pipelines.publish.edit import store_lock
 from pipelines.publish.prepare import (
     build_publish_tables,
     identity_inputs,
@@ -77,6 +79,8 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
     con = connect()
     _materialise(con, work, "mapped")
     counts = cleanse(con, "mapped")
+    suppression = store.read_tables(settings.store_url, ["audit.suppression"])
+    counts["suppressed_by_erasure"] = apply_suppression(con, suppression.get("audit.suppression"))
     work.save(con, "staged")
     work.save(con, "quarantine")
     con.close()
@@ -267,7 +271,8 @@ def publish(
     build_publish_tables(con, run_id=run_id, now=utcnow(), run_summary=summary)
     loads = table_loads(con, work)
     con.close()
-    store.publish(settings.store_url, loads)
+    with store_lock(settings.store_url):
+        store.publish(settings.store_url, loads)
     return {"tables": [load.table for load in loads], **recon}
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from duckdb_engine import Dialect as DuckDBDialect
 
 import models
+from pipelines.golden.history import build_history
 from pipelines.publish.store import TableLoad, read_tables
 from pipelines.workarea import WorkArea
 from sources.registry import CANONICAL_FIELDS
@@ -24,6 +25,7 @@ PREVIOUS_TABLES = (
     "core.customer_source_xref",
     "core.customer_id_redirect",
     "core.steward_decision",
+    "core.customer_history",
 )
 # The golden record carries every canonical field.
 GOLDEN_ATTRIBUTES = CANONICAL_FIELDS
@@ -31,6 +33,7 @@ GOLDEN_ATTRIBUTES = CANONICAL_FIELDS
 PUBLISHED: tuple[tuple[str, str], ...] = (
     ("core.customer", "replace"),
     ("core.customer_source_xref", "replace"),
+    ("core.customer_history", "replace"),
     ("core.customer_id_redirect", "append"),
     ("core.identity_event", "append"),
     ("core.customer_attribute_provenance", "replace"),
@@ -154,6 +157,7 @@ def build_publish_tables(
         """,  # noqa: S608 - only identifiers are formatted in
         params,
     )
+    build_history(con, run_id=run_id, now=now)
     _run_sql(
         con,
         """

@@ -1,0 +1,62 @@
+"""Type-2 history of golden records: every version of a customer with its validity range.
+
+A version is opened when a customer is created or any golden attribute (or its active flag)
+changes, and closed (valid_to set) when the next version opens. An analyst asks what a
+customer looked like on a date with
+`WHERE customer_id = ? AND valid_from <= ts AND (valid_to IS NULL OR valid_to > ts)`.
+"""
+
+import datetime as dt
+
+import duckdb
+
+from sources.registry import CANONICAL_FIELDS
+
+VERSIONED = (*CANONICAL_FIELDS, "is_active")
+
+
+def _changed(new: str, old: str) -> str:
+    return " OR ".join(f"{new}.{c} IS DISTINCT FROM {old}.{c}" for c in VERSIONED)
+
+
+def build_history(con: duckdb.DuckDBPyConnection, *, run_id: str, now: dt.datetime) -> int:
+    """Create `new.core__customer_history` from the previous `core.customer_history` and the
+    new `new.core__customer`. Returns the number of versions opened by this run."""
+    columns = ", ".join(VERSIONED)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE opened AS
+        SELECT n.customer_id, $now AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to,
+               $run AS run_id, {", ".join(f"n.{c}" for c in VERSIONED)}
+        FROM new.core__customer n
+        LEFT JOIN core.customer_history h
+               ON h.customer_id = n.customer_id AND h.valid_to IS NULL
+        WHERE h.customer_id IS NULL OR {_changed("n", "h")}
+        """,  # noqa: S608 - only column names from the registry are formatted in
+        {"now": now, "run": run_id},
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE new.core__customer_history AS
+        SELECT h.customer_id, h.valid_from,
+               CASE WHEN h.valid_to IS NULL AND o.customer_id IS NOT NULL THEN $now
+                    ELSE h.valid_to END AS valid_to,
+               h.run_id, {", ".join(f"h.{c}" for c in VERSIONED)}
+        FROM core.customer_history h
+        LEFT JOIN opened o USING (customer_id)
+        -- Ids retired by a merge close their last version too.
+        UNION ALL
+        SELECT customer_id, valid_from, valid_to, run_id, {columns} FROM opened
+        ORDER BY customer_id, valid_from
+        """,  # noqa: S608
+        {"now": now},
+    )
+    con.execute(
+        """
+        UPDATE new.core__customer_history SET valid_to = $now
+        WHERE valid_to IS NULL
+          AND customer_id NOT IN (SELECT customer_id FROM new.core__customer)
+        """,
+        {"now": now},
+    )
+    return int(con.execute("SELECT count(*) FROM opened").fetchall()[0][0])
