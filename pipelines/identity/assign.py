@@ -26,6 +26,7 @@ import hashlib
 from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 
 
 @dataclass
@@ -119,9 +120,15 @@ def assign_ids(con: duckdb.DuckDBPyConnection) -> IdentityResult:
             candidate = new_customer_id(anchor, salt)
         taken.add(candidate)
         issued.append((cluster_id, candidate))
-    con.execute("CREATE OR REPLACE TEMP TABLE issued (cluster_id VARCHAR, customer_id VARCHAR)")
-    if issued:
-        con.executemany("INSERT INTO issued VALUES (?, ?)", issued)
+    issued_rows = pa.table(
+        {
+            "cluster_id": pa.array([c for c, _ in issued], pa.string()),
+            "customer_id": pa.array([i for _, i in issued], pa.string()),
+        }
+    )
+    con.register("issued_rows", issued_rows)
+    con.execute("CREATE OR REPLACE TEMP TABLE issued AS SELECT * FROM issued_rows")
+    con.unregister("issued_rows")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE cluster_customer AS
