@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import duckdb
 
 from pipelines.cleanse.cleanse import cleanse
 from pipelines.extract.extract import ExtractResult, build_mapped, extract_source
+from pipelines.faults import fault_point
 from pipelines.golden.survivorship import build_golden
 from pipelines.identity.assign import assign_ids
 from pipelines.identity.erasure import apply_suppression
@@ -65,6 +67,7 @@ def _materialise(con: duckdb.DuckDBPyConnection, work: WorkArea, *names: str) ->
 def extract(settings: Settings, source_name: str) -> ExtractResult:
     work = work_area(settings)
     result = extract_source(registry(settings).get(source_name), work, utcnow())
+    fault_point("extract.after_first_source")
     (work.root / "raw").mkdir(parents=True, exist_ok=True)
     (work.root / "raw" / f"{source_name}.unmapped.json").write_text(
         json.dumps(result.unmapped_columns)
@@ -103,6 +106,7 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
     )
     work.save(con, "pairs")
     con.close()
+    fault_point("link.after_scoring")
     return {
         "records": result.n_records,
         "pairs_scored": result.n_pairs,
@@ -222,8 +226,13 @@ def publish(
     settings: Settings,
     run_id: str,
     check_results: list[dict[str, Any]] | None = None,
+    verify: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> dict[str, Any]:
-    """Write the run into the governed store, atomically."""
+    """Write the run into the governed store, atomically.
+
+    `verify(con)` sees the rows about to be written (`new.<schema>__<table>` in `con`) after
+    they are built and before the store is touched: it may add rows (store check results, the
+    run summary) and raises to stop the publish, leaving the store as it was."""
     work = work_area(settings)
     con = connect()
     restore_previous(con, work)
@@ -269,6 +278,8 @@ def publish(
     recon = reconciliation(settings)
     summary = {"reconciliation": recon}
     build_publish_tables(con, run_id=run_id, now=utcnow(), run_summary=summary)
+    if verify is not None:
+        verify(con)
     loads = table_loads(con, work)
     con.close()
     with store_lock(settings.store_url):

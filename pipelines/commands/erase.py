@@ -14,6 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipelines.identity.erasure import ErasureError, erase_customer
+    from pipelines.publish.edit import StoreBusyError
+    from pipelines.synclock import SyncRunningError
     from pipelines.settings import load_settings
 
     settings = load_settings()
@@ -25,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
             reason=args.reason,
             work_dir=settings.work_dir,
         )
-    except (ErasureError, FileNotFoundError) as exc:
+    except (ErasureError, FileNotFoundError, SyncRunningError, StoreBusyError) as exc:
         print(f"erasure refused: {exc}", file=sys.stderr)
         return 2
     print(

@@ -6,7 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.settings import PROJECT_ROOT
+from pipelines.settings import PROJECT_ROOT, Settings
+from pipelines.synclock import SyncRunningError, sync_lock
 
 HELP = "run one nightly sync now, in this process, and print its summary"
 
@@ -15,16 +16,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", default="WARNING", help="Dagster console log level (default WARNING)"
     )
+    parser.add_argument(
+        "--wait", action="store_true", help="wait for a running sync instead of refusing"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "dagster_home"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    from pipelines.settings import load_settings
+
+    settings = load_settings()
+    try:
+        with sync_lock(settings.work_dir, wait=args.wait):
+            return _run(args, settings)
+    except SyncRunningError as exc:
+        print(f"sync refused: {exc}", file=sys.stderr)
+        return 3
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     import dagster as dg
 
     from pipelines.definitions import build_defs
     from pipelines.publish.summary import run_summary_markdown, store_figures
-    from pipelines.settings import load_settings
 
     started = time.monotonic()
     run_config = {"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}}
@@ -49,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    settings = load_settings()
     print(run_summary_markdown(store_figures(settings.store_url, result.run_id), duration))
     print(f"\nstore: {settings.store_url}")
     return 0

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 import models
 from pipelines.publish.edit import edit_store
+from pipelines.synclock import sync_lock
 
 SUPPRESSED_KINDS = ("record_key", "email", "phone", "tax_id")
 SUPPRESSION_MESSAGE = (
@@ -73,7 +74,8 @@ def erase_customer(
     xref = _table("core.customer_source_xref")
     history = _table("core.customer_history")
     redirect = _table("core.customer_id_redirect")
-    with edit_store(url) as conn:
+    # The sync lock keeps a running sync from re-creating the person from its work area.
+    with sync_lock(work_dir), edit_store(url) as conn:
         survivor = conn.execute(
             sa.select(redirect.c.customer_id).where(redirect.c.retired_customer_id == customer_id)
         ).scalar()

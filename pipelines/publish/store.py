@@ -4,23 +4,31 @@ DuckDB (embedded default): the new state is built in a copy of the store file be
 swapped in with one `os.replace`. Analysts' read-only connections never meet the writer's
 lock (it holds another file), keep reading the old state until they reconnect, and a crash
 at any point leaves the previous store untouched.
-PostgreSQL (production): everything is written in one transaction.
+PostgreSQL (production): migrations and every table are written in one transaction with
+COPY (streamed from the work area's Parquet files); readers see the old state until it commits.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import psycopg
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from psycopg import sql as psql
 
+import models
+from pipelines.faults import fault_point
 from pipelines.settings import PROJECT_ROOT
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
@@ -72,8 +80,47 @@ def _quoted(table: str) -> str:
     return ".".join('"' + part.replace('"', '""') + '"' for part in table.split("."))
 
 
+def _postgresql_engine(url: str) -> sa.Engine:
+    # COPY needs psycopg 3, whatever driver the URL names (postgresql:// means psycopg2).
+    return sa.create_engine(
+        sa.make_url(url).set(drivername="postgresql+psycopg"), poolclass=sa.pool.NullPool
+    )
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow schema of a governed table, from the models (types the store really holds)."""
+    return pa.schema(
+        [
+            pa.field(col.name, _arrow_type(col.type), nullable=bool(col.nullable))
+            for col in models.metadata.tables[table].columns
+        ]
+    )
+
+
+def _arrow_type(sql_type: sa.types.TypeEngine) -> pa.DataType:
+    # Order matters: Float is a Numeric, BigInteger an Integer, Text a String, DateTime no Date.
+    if isinstance(sql_type, sa.Boolean):
+        return pa.bool_()
+    if isinstance(sql_type, sa.Float):
+        return pa.float64()
+    if isinstance(sql_type, sa.Numeric):
+        return pa.decimal128(sql_type.precision or 38, sql_type.scale or 0)
+    if isinstance(sql_type, sa.BigInteger):
+        return pa.int64()
+    if isinstance(sql_type, sa.Integer):
+        return pa.int32()
+    if isinstance(sql_type, sa.DateTime):
+        return pa.timestamp("us")
+    if isinstance(sql_type, sa.Date):
+        return pa.date32()
+    # String, Text and JSON (carried as its text; DuckDB casts it back on insert).
+    return pa.string()
+
+
 def read_tables(url: str, tables: list[str]) -> dict[str, pa.Table]:
-    """Read whole store tables as Arrow (previous state for identity and history)."""
+    """Read whole store tables as Arrow (previous state for identity and history).
+
+    A table the store does not have yet (first run, or an older schema) is left out."""
     result: dict[str, pa.Table] = {}
     if is_duckdb(url):
         path = duckdb_path(url)
@@ -82,31 +129,77 @@ def read_tables(url: str, tables: list[str]) -> dict[str, pa.Table]:
         con = duckdb.connect(str(path), read_only=True)
         try:
             for table in tables:
-                result[table] = con.sql(f"SELECT * FROM {_quoted(table)}").to_arrow_table()  # noqa: S608
+                schema, name = table.split(".")
+                exists = con.execute(
+                    "SELECT count(*) FROM information_schema.tables "
+                    "WHERE table_schema = ? AND table_name = ?",
+                    [schema, name],
+                ).fetchall()[0][0]
+                if exists:
+                    result[table] = con.sql(f"SELECT * FROM {_quoted(table)}").to_arrow_table()  # noqa: S608
         finally:
             con.close()
         return result
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = _postgresql_engine(url)
     try:
-        inspector = sa.inspect(engine)
         with engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            # One REPEATABLE READ snapshot: the tables read belong to the same publish.
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             for table in tables:
-                schema, name = table.split(".")
-                if not inspector.has_table(name, schema=schema):
-                    continue
-                rows = connection.execute(
-                    sa.select(sa.text("*")).select_from(sa.table(name, schema=schema))
-                )
-                names = list(rows.keys())
-                data = rows.fetchall()
-                result[table] = (
-                    pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in data])
-                    if data
-                    else pa.table({n: pa.array([], pa.string()) for n in names})
-                )
+                result_table = _read_postgresql(raw, table)
+                if result_table is not None:
+                    result[table] = result_table
     finally:
         engine.dispose()
     return result
+
+
+def _read_postgresql(raw: psycopg.Connection, table: str) -> pa.Table | None:
+    """COPY the table out as CSV and parse it with Arrow, typed from the models: far faster
+    than fetching Python rows, and exact for Numeric, Date and JSON."""
+    schema, name = table.split(".")
+    with raw.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{_quoted(table)}"])
+        if not cur.fetchone()[0]:
+            return None
+        target = arrow_schema(table)
+        existing = set(_postgresql_columns(cur, schema, name))
+        fields = [f for f in target if f.name in existing]
+        query = psql.SQL("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT csv)").format(
+            psql.SQL(", ").join(psql.Identifier(f.name) for f in fields),
+            psql.Identifier(schema, name),
+        )
+        buffer = io.BytesIO()
+        with cur.copy(query) as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+    schema_ = pa.schema(fields)
+    if buffer.tell() == 0:
+        return schema_.empty_table()
+    buffer.seek(0)
+    return pacsv.read_csv(
+        buffer,
+        read_options=pacsv.ReadOptions(column_names=schema_.names),
+        convert_options=pacsv.ConvertOptions(
+            column_types=schema_,
+            # PostgreSQL's CSV: NULL is an empty unquoted field, '' is "" (kept as text).
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+
+
+def _postgresql_columns(cur: psycopg.Cursor, schema: str, name: str) -> list[str]:
+    cur.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+        [schema, name],
+    )
+    return [row[0] for row in cur.fetchall()]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -153,32 +246,69 @@ def _publish_duckdb(url: str, loads: list[TableLoad]) -> None:
     os.chmod(building, 0o600)
     with open(building, "rb") as handle:
         os.fsync(handle.fileno())
+    fault_point("publish.before_swap")
     os.replace(building, store)
 
 
-def _publish_sqlalchemy(url: str, loads: list[TableLoad]) -> None:
-    upgrade(url)
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+def _csv_batches(path: Path, columns: list[str]) -> Iterator[bytes]:
+    """The Parquet file's `columns` as CSV chunks for PostgreSQL's COPY (Arrow writes them in
+    C: decimals, dates and timestamps as PostgreSQL parses them, NULL as an empty field, every
+    string quoted so '' stays an empty string)."""
+    parquet = pq.ParquetFile(path)
+    options = pacsv.WriteOptions(include_header=False)
+    for batch in parquet.iter_batches(batch_size=50_000, columns=columns):
+        # JSON columns arrive as an Arrow extension type the CSV writer does not know.
+        arrays = [a.storage if isinstance(a.type, pa.ExtensionType) else a for a in batch.columns]
+        buffer = io.BytesIO()
+        pacsv.write_csv(pa.RecordBatch.from_arrays(arrays, names=columns), buffer, options)
+        yield buffer.getvalue()
+
+
+def _publish_postgresql(url: str, loads: list[TableLoad]) -> None:
+    """Migrate and write every load in ONE transaction: readers keep seeing the previous
+    publish (MVCC) until the commit, then all of the new one. Rows are replaced with DELETE,
+    not TRUNCATE: TRUNCATE would block readers on its exclusive lock and is not MVCC-safe for
+    snapshots taken before it."""
+    engine = _postgresql_engine(url)
     try:
-        metadata = sa.MetaData()
         with engine.begin() as connection:
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            raw = connection.connection.driver_connection
+            with raw.cursor() as cur:
+                for load in loads:
+                    schema, name = load.table.split(".")
+                    columns = _postgresql_columns(cur, schema, name)
+                    if not columns:
+                        raise RuntimeError(
+                            f"store table {load.table} missing: migrations were not applied"
+                        )
+                    target = psql.Identifier(schema, name)
+                    if load.mode == "replace":
+                        cur.execute(psql.SQL("DELETE FROM {}").format(target))
+                    statement = psql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+                        target, psql.SQL(", ").join(psql.Identifier(c) for c in columns)
+                    )
+                    with cur.copy(statement) as copy:
+                        for chunk in _csv_batches(load.path, columns):
+                            copy.write(chunk)
+            # Fresh statistics for the analysts' planner, inside the same transaction.
             for load in loads:
-                schema, name = load.table.split(".")
-                table = sa.Table(name, metadata, schema=schema, autoload_with=connection)
-                if load.mode == "replace":
-                    connection.execute(table.delete())
-                parquet = pq.ParquetFile(load.path)
-                for batch in parquet.iter_batches(batch_size=20_000):
-                    rows = batch.to_pylist()
-                    if rows:
-                        connection.execute(table.insert(), rows)
+                connection.exec_driver_sql(f"ANALYZE {_quoted(load.table)}")
     finally:
         engine.dispose()
 
 
 def publish(url: str, loads: list[TableLoad]) -> None:
     """Write every load into the store, all or nothing."""
-    if is_duckdb(url):
+    backend = sa.make_url(url).get_backend_name()
+    if backend == "duckdb":
         _publish_duckdb(url, loads)
+    elif backend == "postgresql":
+        _publish_postgresql(url, loads)
     else:
-        _publish_sqlalchemy(url, loads)
+        raise ValueError(
+            f"CUSTOMER_STORE_URL backend {backend!r} is not supported: use duckdb:///<file> or "
+            "postgresql+psycopg://..."
+        )
