@@ -26,8 +26,9 @@ demo: install
 		$(BIN)/python -m sources.demo --out "$(DEMO_DATA_DIR)" --customers $(DEMO_CUSTOMERS) --seed 42; \
 	fi
 
+# FULL_REFRESH=1 re-reads every source table in full and rebuilds the snapshots.
 sync: install
-	$(BIN)/python -m pipelines sync
+	FULL_REFRESH=$(FULL_REFRESH) $(BIN)/python -m pipelines sync
 
 dev: install demo
 	$(BIN)/dagster dev -w workspace.yaml

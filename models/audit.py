@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped
 
 from models.base import Base, column
@@ -12,7 +22,14 @@ from models.base import Base, column
 
 class SyncRun(Base):
     __tablename__ = "sync_run"
-    __table_args__ = ({"schema": "audit", "comment": "One row per published sync."},)
+    __table_args__ = (
+        # The reconciliation the pipeline proves on every run, held by the database as well.
+        CheckConstraint(
+            "records_extracted = records_linked + records_quarantined", name="reconciled"
+        ),
+        CheckConstraint("duplicate_rate BETWEEN 0 AND 1", name="duplicate_rate"),
+        {"schema": "audit", "comment": "One row per published sync."},
+    )
 
     run_id: Mapped[str] = column(String(64), primary_key=True, comment="Dagster run id.")
     started_at: Mapped[dt.datetime] = column(DateTime, comment="Extraction start (UTC).")
@@ -65,7 +82,10 @@ class QuarantinedRecord(Base):
 
 class CheckResult(Base):
     __tablename__ = "check_result"
-    __table_args__ = ({"schema": "audit", "comment": "Data-quality check results per run."},)
+    __table_args__ = (
+        CheckConstraint("severity IN ('ERROR', 'WARN')", name="severity"),
+        {"schema": "audit", "comment": "Data-quality check results per run."},
+    )
 
     run_id: Mapped[str] = column(String(64), primary_key=True, comment="Dagster run id.")
     check_name: Mapped[str] = column(String(120), primary_key=True, comment="Check.")
@@ -79,13 +99,27 @@ class CheckResult(Base):
 class DataQuality(Base):
     __tablename__ = "data_quality"
     __table_args__ = (
+        CheckConstraint("completeness BETWEEN 0 AND 1", name="completeness"),
+        CheckConstraint("validity BETWEEN 0 AND 1", name="validity"),
+        CheckConstraint("values_supplied <= records", name="supplied_le_records"),
         {"schema": "audit", "comment": "Completeness and validity per field, source and run."},
     )
 
     run_id: Mapped[str] = column(String(64), primary_key=True, comment="Dagster run id.")
     source_system: Mapped[str] = column(String(64), primary_key=True, comment="Source.")
     field: Mapped[str] = column(String(64), primary_key=True, comment="Canonical field.")
-    completeness: Mapped[float] = column(Float, comment="Share of staged records with a value.")
+    completeness: Mapped[float] = column(
+        Float, comment="Share of staged records with a usable (valid) value."
+    )
+    validity: Mapped[float | None] = column(
+        Float,
+        comment="Share of the values the source supplied that survived cleansing as valid "
+        "(e.g. a parseable phone, a checkable e-mail, a possible birth date, a tax id with a "
+        "correct control character); NULL when the source supplied none.",
+    )
+    values_supplied: Mapped[int] = column(
+        Integer, comment="Staged records whose source row had a value for the field."
+    )
     records: Mapped[int] = column(Integer, comment="Staged records of the source.")
     note: Mapped[str | None] = column(Text, comment="Free text.")
 

@@ -31,6 +31,8 @@ class Customer(Base):
     __tablename__ = "customer"
     __table_args__ = (
         CheckConstraint("party_type IN ('person', 'company')", name="party_type"),
+        CheckConstraint("record_count >= 1 AND source_count >= 1", name="counts"),
+        CheckConstraint("created_at <= updated_at", name="created_before_updated"),
         {"schema": "core", "comment": "One golden record per real customer."},
     )
 
@@ -41,26 +43,40 @@ class Customer(Base):
     given_name: Mapped[str | None] = column(String(200), pii="direct", comment="Given name(s).")
     family_name: Mapped[str | None] = column(String(200), pii="direct", comment="Family name(s).")
     full_name: Mapped[str | None] = column(
-        String(400), pii="direct", comment="Name as displayed (person) or company name."
+        String(400),
+        pii="direct",
+        mask="company_only",
+        comment="Name as displayed (person) or company name.",
     )
     company_name: Mapped[str | None] = column(
         String(400), comment="Company name with its legal form."
     )
-    email: Mapped[str | None] = column(String(320), pii="direct", comment="Normalised e-mail.")
-    phone: Mapped[str | None] = column(String(32), pii="direct", comment="Phone in E.164.")
+    email: Mapped[str | None] = column(
+        String(320), pii="direct", mask="sha256", comment="Normalised e-mail."
+    )
+    phone: Mapped[str | None] = column(
+        String(32), pii="direct", mask="sha256", comment="Phone in E.164."
+    )
     address_line1: Mapped[str | None] = column(
         String(400), pii="quasi", comment="Street address, first line."
     )
     address_line2: Mapped[str | None] = column(
         String(400), pii="quasi", comment="Street address, second line."
     )
-    postcode: Mapped[str | None] = column(String(16), pii="quasi", comment="Postcode.")
+    postcode: Mapped[str | None] = column(
+        String(16), pii="quasi", mask="prefix2", comment="Postcode."
+    )
     city: Mapped[str | None] = column(String(200), comment="City.")
     region: Mapped[str | None] = column(String(200), comment="Region, state or province.")
     country: Mapped[str | None] = column(String(2), comment="ISO 3166-1 alpha-2 country.")
-    birth_date: Mapped[dt.date | None] = column(Date, pii="quasi", comment="Date of birth.")
+    birth_date: Mapped[dt.date | None] = column(
+        Date, pii="quasi", mask="year", comment="Date of birth."
+    )
     tax_id: Mapped[str | None] = column(
-        String(32), pii="direct", comment="Tax identifier (NIF/NIE/CIF or foreign id)."
+        String(32),
+        pii="direct",
+        mask="sha256",
+        comment="Tax identifier (NIF/NIE/CIF or foreign id).",
     )
     source_count: Mapped[int] = column(
         Integer, comment="Number of source systems that know this customer."
@@ -83,6 +99,8 @@ class CustomerSourceXref(Base):
 
     __tablename__ = "customer_source_xref"
     __table_args__ = (
+        CheckConstraint("cluster_size >= 1", name="cluster_size"),
+        CheckConstraint("match_probability BETWEEN 0 AND 1", name="match_probability"),
         {"schema": "core", "comment": "Source record -> customer_id cross reference."},
     )
 
@@ -110,7 +128,10 @@ class CustomerIdRedirect(Base):
     """Retired customer ids keep resolving to their survivor."""
 
     __tablename__ = "customer_id_redirect"
-    __table_args__ = ({"schema": "core", "comment": "Retired customer_id -> surviving id."},)
+    __table_args__ = (
+        CheckConstraint("retired_customer_id <> customer_id", name="not_self"),
+        {"schema": "core", "comment": "Retired customer_id -> surviving id."},
+    )
 
     retired_customer_id: Mapped[str] = column(ID, primary_key=True, comment="Retired id.")
     customer_id: Mapped[str] = column(ID, nullable=False, comment="Surviving id.")
@@ -157,7 +178,14 @@ class Activity(Base):
     """Orders, invoices, payments, tickets and shipments from every system."""
 
     __tablename__ = "activity"
-    __table_args__ = ({"schema": "core", "comment": "Customer activity from every source system."},)
+    __table_args__ = (
+        CheckConstraint(
+            "activity_type IN ('order', 'invoice', 'payment', 'ticket', 'shipment', "
+            "'campaign_response')",
+            name="activity_type",
+        ),
+        {"schema": "core", "comment": "Customer activity from every source system."},
+    )
 
     source_system: Mapped[str] = column(SOURCE, primary_key=True, comment="Source system.")
     activity_name: Mapped[str] = column(
@@ -187,7 +215,11 @@ class LinkageEvidence(Base):
     """The scored pairs that put records together, for explanations."""
 
     __tablename__ = "linkage_evidence"
-    __table_args__ = ({"schema": "core", "comment": "Scored record pairs inside customers."},)
+    __table_args__ = (
+        CheckConstraint("match_probability BETWEEN 0 AND 1", name="match_probability"),
+        CheckConstraint("record_key_l <> record_key_r", name="two_records"),
+        {"schema": "core", "comment": "Scored record pairs inside customers."},
+    )
 
     record_key_l: Mapped[str] = column(String(280), primary_key=True, comment="source:id.")
     record_key_r: Mapped[str] = column(String(280), primary_key=True, comment="source:id.")
@@ -206,6 +238,7 @@ class StewardDecision(Base):
     __tablename__ = "steward_decision"
     __table_args__ = (
         CheckConstraint("decision IN ('must_link', 'cannot_link')", name="decision"),
+        CheckConstraint("record_key_l <> record_key_r", name="two_records"),
         {"schema": "core", "comment": "Must-link / cannot-link decisions by data stewards."},
     )
 
@@ -248,18 +281,24 @@ class CustomerHistory(Base):
     party_type: Mapped[str] = column(String(16), comment="person or company.")
     given_name: Mapped[str | None] = column(String(200), pii="direct", comment="Given name.")
     family_name: Mapped[str | None] = column(String(200), pii="direct", comment="Family name.")
-    full_name: Mapped[str | None] = column(String(400), pii="direct", comment="Full name.")
+    full_name: Mapped[str | None] = column(
+        String(400), pii="direct", mask="company_only", comment="Full name."
+    )
     company_name: Mapped[str | None] = column(String(400), comment="Company name.")
-    email: Mapped[str | None] = column(String(320), pii="direct", comment="E-mail.")
-    phone: Mapped[str | None] = column(String(32), pii="direct", comment="Phone.")
+    email: Mapped[str | None] = column(String(320), pii="direct", mask="sha256", comment="E-mail.")
+    phone: Mapped[str | None] = column(String(32), pii="direct", mask="sha256", comment="Phone.")
     address_line1: Mapped[str | None] = column(String(400), pii="quasi", comment="Address 1.")
     address_line2: Mapped[str | None] = column(String(400), pii="quasi", comment="Address 2.")
-    postcode: Mapped[str | None] = column(String(16), pii="quasi", comment="Postcode.")
+    postcode: Mapped[str | None] = column(
+        String(16), pii="quasi", mask="prefix2", comment="Postcode."
+    )
     city: Mapped[str | None] = column(String(200), comment="City.")
     region: Mapped[str | None] = column(String(200), comment="Region.")
     country: Mapped[str | None] = column(String(2), comment="Country.")
-    birth_date: Mapped[dt.date | None] = column(Date, pii="quasi", comment="Date of birth.")
-    tax_id: Mapped[str | None] = column(String(32), pii="direct", comment="Tax id.")
+    birth_date: Mapped[dt.date | None] = column(
+        Date, pii="quasi", mask="year", comment="Date of birth."
+    )
+    tax_id: Mapped[str | None] = column(String(32), pii="direct", mask="sha256", comment="Tax id.")
     is_active: Mapped[bool] = column(Boolean, comment="Active in that version.")
 
 

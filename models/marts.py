@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, DateTime, Float, Integer, Numeric, String
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, Float, Integer, Numeric, String
 from sqlalchemy.orm import Mapped
 
 from models.base import Base, column
@@ -14,16 +14,21 @@ from models.base import Base, column
 class Customer360(Base):
     __tablename__ = "customer_360"
     __table_args__ = (
+        CheckConstraint("party_type IN ('person', 'company')", name="party_type"),
         {"schema": "marts", "comment": "Each customer with activity from every system."},
     )
 
     customer_id: Mapped[str] = column(String(40), primary_key=True, comment="Customer.")
     party_type: Mapped[str] = column(String(16), comment="person or company.")
     display_name: Mapped[str | None] = column(
-        String(400), pii="direct", comment="Person or company name."
+        String(400), pii="direct", mask="company_only", comment="Person or company name."
     )
-    email: Mapped[str | None] = column(String(320), pii="direct", comment="Golden e-mail.")
-    phone: Mapped[str | None] = column(String(32), pii="direct", comment="Golden phone.")
+    email: Mapped[str | None] = column(
+        String(320), pii="direct", mask="sha256", comment="Golden e-mail."
+    )
+    phone: Mapped[str | None] = column(
+        String(32), pii="direct", mask="sha256", comment="Golden phone."
+    )
     city: Mapped[str | None] = column(String(200), comment="City.")
     country: Mapped[str | None] = column(String(2), comment="Country.")
     source_systems: Mapped[list | None] = column(JSON, comment="Systems that know them.")
@@ -48,21 +53,39 @@ class Customer360(Base):
 class KpiMonthly(Base):
     __tablename__ = "kpi_monthly"
     __table_args__ = (
+        CheckConstraint(
+            "new_customers + returning_customers = active_customers", name="active_split"
+        ),
+        CheckConstraint("duplicate_rate BETWEEN 0 AND 1", name="duplicate_rate"),
+        CheckConstraint("data_quality_score BETWEEN 0 AND 1", name="data_quality_score"),
         {"schema": "marts", "comment": "The business's success metrics, month by month."},
     )
 
     month: Mapped[dt.date] = column(Date, primary_key=True, comment="First day of the month.")
-    active_customers: Mapped[int] = column(Integer, comment="Customers with activity.")
-    new_customers: Mapped[int] = column(Integer, comment="First activity this month.")
-    returning_customers: Mapped[int] = column(
-        Integer, comment="Active this month and in an earlier month."
+    active_customers: Mapped[int] = column(
+        Integer, comment="Customers with any activity (order, invoice, ticket...) in the month."
     )
-    revenue: Mapped[Decimal] = column(Numeric(18, 2), comment="Completed orders.")
+    new_customers: Mapped[int] = column(
+        Integer, comment="Active customers whose first activity ever is in this month."
+    )
+    returning_customers: Mapped[int] = column(
+        Integer, comment="Active customers who were also active in an earlier month."
+    )
+    orders: Mapped[int] = column(Integer, comment="Completed orders.")
+    revenue: Mapped[Decimal] = column(Numeric(18, 2), comment="Amount of completed orders.")
     margin: Mapped[Decimal] = column(Numeric(18, 2), comment="Revenue - cost.")
-    avg_satisfaction: Mapped[float | None] = column(Float, comment="Mean ticket satisfaction.")
+    avg_satisfaction: Mapped[float | None] = column(
+        Float, comment="Mean satisfaction (1-5) of tickets opened in the month."
+    )
+    syncs: Mapped[int] = column(Integer, comment="Syncs published in the month.")
     duplicate_rate: Mapped[float | None] = column(
-        Float, comment="Duplicate rate of the last sync published in the month."
+        Float,
+        comment="Duplicate rate found by the last sync published in the month "
+        "(1 - customers / records linked); NULL for months before the first sync.",
     )
     data_quality_score: Mapped[float | None] = column(
-        Float, comment="Mean field completeness of the last sync published in the month."
+        Float,
+        comment="Data-quality score of the last sync published in the month: mean of "
+        "completeness and validity over every source and field of audit.data_quality, "
+        "weighted by records; NULL for months before the first sync.",
     )

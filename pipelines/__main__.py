@@ -5,7 +5,7 @@ import importlib
 import sys
 
 # Each command is a module of pipelines.commands with HELP, add_arguments(parser), run(args).
-COMMANDS = ("sync", "erase")
+COMMANDS = ("sync", "erase", "steward")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,6 @@
-"""The Dagster code location: every stage's assets, checks, the sync job and its schedule."""
+"""The Dagster code location: every stage's assets and checks, the jobs, schedules, sensors."""
 
 from __future__ import annotations
-
-import os
 
 import dagster as dg
 
@@ -12,10 +10,15 @@ from pipelines.golden.assets import golden_assets
 from pipelines.identity.assets import identity_assets
 from pipelines.link.assets import link_assets
 from pipelines.marts.assets import mart_assets
+from pipelines.ops.schedules import build_schedules
+from pipelines.ops.sensors import alert_on_run_failure, build_drop_folder_sensor
 from pipelines.publish.assets import publish_assets
 from pipelines.resources import SyncSettings
 from pipelines.settings import load_settings
 from sources.registry import load_registry
+
+SYNC_JOB = "nightly_sync"
+FRESHNESS_JOB = "store_freshness"
 
 
 def build_defs(sources_config: str | None = None) -> dg.Definitions:
@@ -36,27 +39,33 @@ def build_defs(sources_config: str | None = None) -> dg.Definitions:
     checks = [d for d in definitions if isinstance(d, dg.AssetChecksDefinition)]
     assets = [d for d in definitions if not isinstance(d, dg.AssetChecksDefinition)]
     nightly_sync = dg.define_asset_job(
-        "nightly_sync",
+        SYNC_JOB,
         selection=dg.AssetSelection.all(),
         description="Extract every source, cleanse, link, assign ids, build golden records "
-        "and publish the governed store.",
+        "and publish the governed store. Run tag customer_store/full_relink=true relinks "
+        "every record from scratch.",
     )
-    nightly_schedule = dg.ScheduleDefinition(
-        name="nightly_sync_schedule",
-        job=nightly_sync,
-        cron_schedule=os.environ.get("SYNC_CRON", "0 2 * * *"),
-        execution_timezone=os.environ.get("SYNC_TIMEZONE", "Europe/Madrid"),
-        default_status=dg.DefaultScheduleStatus.RUNNING
-        if os.environ.get("SYNC_SCHEDULE_ON") == "1"
-        else dg.DefaultScheduleStatus.STOPPED,
+    store_freshness = dg.define_asset_job(
+        FRESHNESS_JOB,
+        selection=dg.AssetSelection.checks(
+            dg.AssetCheckKey(dg.AssetKey(["core", "customer"]), "store_freshness")
+        ),
+        description="Only the store_freshness check: is the last publish recent enough?",
     )
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
-        jobs=[nightly_sync],
-        schedules=[nightly_schedule],
+        jobs=[nightly_sync, store_freshness],
+        schedules=build_schedules(nightly_sync, store_freshness),
+        sensors=[build_drop_folder_sensor(nightly_sync), alert_on_run_failure],
         resources={"sync": SyncSettings()},
     )
+
+
+def nightly_sync_job() -> dg.JobDefinition:
+    """The sync job, rebuilt from this module: what `dagster.reconstructable` needs to run it
+    under the multiprocess executor from Python (tests, scripts)."""
+    return defs.resolve_job_def(SYNC_JOB)
 
 
 defs = build_defs()

@@ -1,5 +1,7 @@
 """Dagster resource carrying the sync's settings (read from the environment)."""
 
+import os
+
 import dagster as dg
 
 from pipelines.quality import CheckOutcome
@@ -15,32 +17,28 @@ class SyncSettings(dg.ConfigurableResource):
     work_dir: str | None = None
 
     def get(self) -> Settings:
-        env = {}
+        env: dict[str, str] = {}
         if self.store_url:
             env["CUSTOMER_STORE_URL"] = self.store_url
         if self.sources_config:
             env["SOURCES_CONFIG"] = self.sources_config
         if self.work_dir:
             env["CUSTOMER_STORE_WORK_DIR"] = self.work_dir
-        import os
-
         return load_settings({**os.environ, **env})
 
 
 def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
+    """A plain check outcome as a Dagster check result (figures become metadata)."""
     return dg.AssetCheckResult(
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity(outcome.severity),
-        metadata={
-            k: dg.MetadataValue.json(v) if isinstance(v, dict) else v
-            for k, v in outcome.detail.items()
-        },
+        metadata=count_metadata(outcome.detail),
         description=outcome.description,
     )
 
 
 def count_metadata(figures: dict) -> dict:
-    """Dagster metadata from a stage's figures (dicts become JSON)."""
+    """Dagster metadata from a stage's figures (dicts and lists become JSON, None is left out)."""
     out = {}
     for key, value in figures.items():
         if isinstance(value, (dict, list)):

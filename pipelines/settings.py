@@ -19,6 +19,11 @@ class Settings:
     work_dir: Path
     seed: int
     match_threshold: float
+    # Linkage: where Splink runs (duckdb | spark), the Spark master, the review band.
+    linkage_backend: str = "duckdb"
+    spark_master: str | None = None
+    review_min_probability: float = 0.5
+    review_max_probability: float = 0.95
 
     @property
     def store_is_duckdb(self) -> bool:
@@ -38,4 +43,18 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         work_dir=work_dir.resolve(),
         seed=int(env.get("LINKAGE_SEED", "42")),
         match_threshold=float(env.get("MATCH_THRESHOLD", "0.9")),
+        linkage_backend=_backend(env.get("LINKAGE_BACKEND") or "duckdb"),
+        spark_master=env.get("SPARK_MASTER") or None,
+        review_min_probability=float(env.get("REVIEW_MIN_PROBABILITY", "0.5")),
+        review_max_probability=float(env.get("REVIEW_MAX_PROBABILITY", "0.95")),
     )
+
+
+def _backend(value: str) -> str:
+    backend = value.strip().lower()
+    if backend not in ("duckdb", "spark"):
+        raise ValueError(
+            f"LINKAGE_BACKEND={value!r} is not a linkage backend; set it to duckdb (default, "
+            "one machine) or spark (SPARK_MASTER says where Spark runs)."
+        )
+    return backend

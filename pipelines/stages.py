@@ -16,13 +16,19 @@ from typing import Any
 import duckdb
 
 from pipelines.cleanse.cleanse import cleanse
-from pipelines.extract.extract import ExtractResult, build_mapped, extract_source
+from pipelines.extract.extract import ExtractResult, build_mapped, extract_table, write_report
+from pipelines.extract.incremental import (
+    full_refresh_requested,
+    read_store_watermarks,
+    write_watermark_layer,
+)
 from pipelines.faults import fault_point
 from pipelines.golden.survivorship import build_golden
 from pipelines.identity.assign import assign_ids
 from pipelines.identity.erasure import apply_suppression
 from pipelines.link.clustering import cluster
 from pipelines.link.linkage import link
+from pipelines.link.review import build_review_queue
 from pipelines.marts.customer_360 import build_customer_360, resolve_activity
 from pipelines.publish import store
 from pipelines.publish.edit import store_lock
@@ -34,6 +40,7 @@ from pipelines.publish.prepare import (
     table_loads,
 )
 from pipelines.settings import Settings
+from pipelines.steward import load_steward_decisions
 from pipelines.workarea import WorkArea, connect
 from sources.registry import Registry, load_registry
 
@@ -64,21 +71,56 @@ def _materialise(con: duckdb.DuckDBPyConnection, work: WorkArea, *names: str) ->
         )
 
 
-def extract(settings: Settings, source_name: str) -> ExtractResult:
+def extract(
+    settings: Settings,
+    source_name: str,
+    activity: str | None = None,
+    *,
+    run_id: str | None = None,
+    full_refresh: bool | None = None,
+) -> ExtractResult:
+    """Extract one table of a source: its customers (activity None) or one activity table.
+
+    Incremental tables read only what changed since their published watermark; FULL_REFRESH=1
+    in the environment (or `full_refresh=True`, the Dagster run tag full_refresh=1) re-reads
+    everything and rebuilds the snapshot."""
     work = work_area(settings)
-    result = extract_source(registry(settings).get(source_name), work, utcnow())
-    fault_point("extract.after_first_source")
-    (work.root / "raw").mkdir(parents=True, exist_ok=True)
-    (work.root / "raw" / f"{source_name}.unmapped.json").write_text(
-        json.dumps(result.unmapped_columns)
+    source = registry(settings).get(source_name)
+    published, _note = read_store_watermarks(settings.store_url)
+    table = extract_table(
+        source.read(activity),
+        work,
+        utcnow(),
+        published=published,
+        full_refresh=full_refresh_requested() if full_refresh is None else full_refresh,
+        run_id=run_id,
     )
+    write_report(work, table)
+    fault_point("extract.after_first_source")
+    result = ExtractResult(
+        source_name, table.rows, unmapped_columns=table.unmapped_columns,
+        tables={table.table: table},
+    )
+    if activity is None:
+        (work.root / "raw").mkdir(parents=True, exist_ok=True)
+        (work.root / "raw" / f"{source_name}.unmapped.json").write_text(
+            json.dumps(result.unmapped_columns)
+        )
+    else:
+        result.activity_rows[activity] = table.rows
     return result
 
 
 def stage_customers(settings: Settings) -> dict[str, Any]:
     """Map every extracted source to canonical fields, then cleanse: staged + quarantine."""
     work = work_area(settings)
-    per_source = build_mapped(registry(settings), work)
+    sources = registry(settings)
+    per_source = build_mapped(sources, work)
+    # Every table is extracted by now: this run's watermarks become the publish layer, so
+    # they advance only if the publish succeeds.
+    write_watermark_layer(
+        work, settings.store_url, [t.key for s in sources.sources for t in s.reads()]
+    )
     con = connect()
     _materialise(con, work, "mapped")
     counts = cleanse(con, "mapped")
@@ -101,18 +143,27 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
         con,
         "staged",
         seed=settings.seed,
-        threshold_probability=min(settings.match_threshold, 0.5),
+        # Score down to the bottom of the review band: those pairs feed the review queue.
+        threshold_probability=min(settings.match_threshold, settings.review_min_probability, 0.5),
         model_dir=work.root / "model",
+        backend=settings.linkage_backend,  # type: ignore[arg-type]
+        spark_master=settings.spark_master,
+        comparison_viewer=True,
     )
     work.save(con, "pairs")
     con.close()
-    fault_point("link.after_scoring")
     return {
         "records": result.n_records,
         "pairs_scored": result.n_pairs,
         "training": result.training_mode,
+        "backend": result.backend,
+        "model_version": result.profile_hash,
         "columns_used": list(result.columns_used),
         "model_path": str(result.model_path) if result.model_path else None,
+        "match_weights_chart": str(result.chart_paths[0]) if result.chart_paths else None,
+        "comparison_viewer": (
+            str(result.comparison_viewer_path) if result.comparison_viewer_path else None
+        ),
         "notes": list(result.notes),
     }
 
@@ -121,33 +172,41 @@ def cluster_records(settings: Settings) -> dict[str, Any]:
     work = work_area(settings)
     con = connect()
     _materialise(con, work, "staged", "pairs")
-    decisions = work.path("previous__core__steward_decision")
-    must = cannot = None
-    if decisions.exists():
-        con.execute(
-            "CREATE TABLE decisions AS SELECT * FROM read_parquet(?) WHERE is_active",
-            [str(decisions)],
-        )
-        con.execute(
-            "CREATE TABLE must_link AS SELECT record_key_l, record_key_r FROM decisions "
-            "WHERE decision = 'must_link'"
-        )
-        con.execute(
-            "CREATE TABLE cannot_link AS SELECT record_key_l, record_key_r FROM decisions "
-            "WHERE decision = 'cannot_link'"
-        )
-        must, cannot = "must_link", "cannot_link"
+    # Steward decisions are read from the store itself: clustering runs before identity,
+    # which is where the store's previous state is copied into the work area.
+    decisions = load_steward_decisions(settings.store_url)
+    con.register("decisions", decisions)
+    con.execute(
+        "CREATE TABLE must_link AS SELECT record_key_l, record_key_r FROM decisions "
+        "WHERE decision = 'must_link'"
+    )
+    con.execute(
+        "CREATE TABLE cannot_link AS SELECT record_key_l, record_key_r FROM decisions "
+        "WHERE decision = 'cannot_link'"
+    )
     counts = cluster(
         con,
         "staged",
         "pairs",
         threshold=settings.match_threshold,
-        must_link=must,
-        cannot_link=cannot,
+        must_link="must_link",
+        cannot_link="cannot_link",
     )
+    review = build_review_queue(
+        con,
+        low=settings.review_min_probability,
+        high=settings.review_max_probability,
+        decisions="decisions",
+    )
+    con.unregister("decisions")
     work.save(con, "clusters")
+    work.save(con, "review_pair")
     con.close()
-    return dict(counts)
+    return {
+        **counts,
+        "steward_decisions_applied": decisions.num_rows,
+        "review_pairs": review,
+    }
 
 
 def assign_identity(settings: Settings) -> dict[str, Any]:

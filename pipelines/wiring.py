@@ -5,9 +5,13 @@ from typing import Any
 
 import dagster as dg
 
+from pipelines import stages
+from pipelines.ops.metadata import code_version, work_asset_metadata
 from pipelines.quality import CheckOutcome
 from pipelines.resources import SyncSettings, check_result, count_metadata
 from pipelines.settings import Settings
+
+WORK_OWNERS = ["team:data-platform"]
 
 
 def stage_asset(
@@ -18,10 +22,14 @@ def stage_asset(
     description: str,
     group: str,
     kinds: set[str],
+    layer: str,
     checks: Sequence[tuple[Callable[[Settings], CheckOutcome], bool]] = (),
-    row_count_key: str | None = None,
+    lineage: Callable[[Settings], dg.TableColumnLineage] | None = None,
+    code: Sequence[Any] = (),
 ) -> list[Any]:
-    """`checks` pairs a check function with whether it blocks downstream assets."""
+    """An asset that runs `stage` and describes the work layer `layer` it writes (row count,
+    column schema, column lineage). `checks` pairs a check function with whether it blocks
+    downstream assets; `code` lists the modules whose source makes up the code version."""
 
     @dg.asset(
         name=name,
@@ -29,26 +37,30 @@ def stage_asset(
         description=description,
         group_name=group,
         kinds=kinds,
-        code_version="1",
-        owners=["team:data-platform"],
+        code_version=code_version(stage, *code),
+        owners=WORK_OWNERS,
         tags={"layer": "work"},
+        metadata={"work_layer": f"{layer}.parquet"},
     )
     def _asset(sync: SyncSettings) -> dg.MaterializeResult:
-        figures = stage(sync.get())
+        settings = sync.get()
+        figures = stage(settings)
         metadata = count_metadata(figures)
-        if row_count_key and row_count_key in figures:
-            metadata["dagster/row_count"] = figures[row_count_key]
+        path = stages.work_area(settings).path(layer)
+        metadata.update(work_asset_metadata(path, lineage(settings) if lineage else None))
         return dg.MaterializeResult(metadata=metadata)
 
     definitions: list[Any] = [_asset]
     for check_fn, blocking in checks:
-        definitions.append(_check(_asset, check_fn, blocking))
+        definitions.append(check_asset(_asset, check_fn, blocking))
     return definitions
 
 
-def _check(
-    asset: dg.AssetsDefinition, check_fn: Callable[[Settings], CheckOutcome], blocking: bool
+def check_asset(
+    asset: Any, check_fn: Callable[[Settings], CheckOutcome], blocking: bool
 ) -> dg.AssetChecksDefinition:
+    """A Dagster asset check around a plain check function (named after it)."""
+
     @dg.asset_check(
         asset=asset,
         name=check_fn.__name__,

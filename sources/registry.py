@@ -7,6 +7,7 @@ fails before any data moves, with a message that names the source, the key and t
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from dataclasses import dataclass, field
@@ -51,11 +52,23 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "campaign_response",
 )
 SOURCE_KINDS: tuple[str, ...] = ("csv", "json", "parquet", "sql")
+# How deletions at the source are seen (README "Onboarding a source system"):
+#   snapshot    - every sync reads the whole table; keys absent from the read were deleted.
+#   incremental - every sync reads rows whose watermark moved; deletions only through a
+#                 soft-delete column (or at a full refresh).
+READ_MODES: tuple[str, ...] = ("incremental", "snapshot")
 DATE_FIELDS = {"birth_date", "occurred_at", "closed_at"}
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]+)\}")
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# user:password@ in a URL; the password must be a ${VAR} so that no secret lives in the file.
+_URL_PASSWORD_RE = re.compile(r"^[^:/]+(?:\+[^:/]+)?://[^/@:]*:([^/@]*)@")
+# audit.source_watermark.source_system is VARCHAR(64) and activities are stored there as
+# "<source>/<activity>".
+_WATERMARK_KEY_MAX = 64
+_TRUE_SPELLINGS = ("true", "t", "yes", "y", "on", "1")
+_FALSE_SPELLINGS = ("false", "f", "no", "n", "off", "0")
 
 
 class RegistryError(ValueError):
@@ -80,6 +93,28 @@ class FieldMapping:
 
 
 @dataclass(frozen=True)
+class SoftDelete:
+    """Rows whose `column` holds one of `values` (compared as trimmed, case-folded text) were
+    deleted at the source: they leave the snapshot and their customer link is retired."""
+
+    column: str
+    values: tuple[str, ...] = ("1", "true", "t", "y", "yes")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How one table is read; activities inherit what they do not set from their source."""
+
+    encoding: str | None = None  # a Python codec name, or "auto" (utf-8, else cp1252/latin-1)
+    delimiter: str | None = None  # None: detected from the file
+    quoting: str | None = None  # quote character, or "none"; None: '"'
+    escape: str | None = None  # escape character inside quoted values; None: doubled quotes
+    watermark: str | None = None
+    soft_delete: SoftDelete | None = None
+    mode: str | None = None  # None: incremental when a watermark is declared, else snapshot
+
+
+@dataclass(frozen=True)
 class ActivitySpec:
     name: str
     type: str
@@ -89,6 +124,44 @@ class ActivitySpec:
     table: str | None = None
     query: str | None = None
     path: str | None = None
+    kind: str | None = None  # None: the source's kind
+    url: str | None = None  # None: the source's url
+    options: ReadOptions = field(default_factory=ReadOptions)
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """Everything extraction needs to read one source table (customers or an activity),
+    with the activity's inheritance from its source already resolved."""
+
+    source: str
+    activity: str | None
+    kind: str
+    primary_key: str
+    url: str | None
+    table: str | None
+    query: str | None
+    path: str | None
+    encoding: str | None
+    delimiter: str | None
+    quoting: str | None
+    escape: str | None
+    watermark: str | None
+    soft_delete: SoftDelete | None
+    mode: str
+    mapped_columns: frozenset[str]
+
+    @property
+    def key(self) -> str:
+        """Name of the table in the work area, the asset key and audit.source_watermark."""
+        return self.source if self.activity is None else f"{self.source}/{self.activity}"
+
+    @property
+    def where(self) -> str:
+        """How error messages name this table."""
+        if self.activity is None:
+            return f"source {self.source!r}"
+        return f"source {self.source!r} activity {self.activity!r}"
 
 
 @dataclass(frozen=True)
@@ -109,16 +182,79 @@ class SourceSpec:
     watermark: str | None = None
     defaults: dict[str, str] = field(default_factory=dict)
     activities: tuple[ActivitySpec, ...] = ()
+    options: ReadOptions = field(default_factory=ReadOptions)
 
     @property
     def dialect(self) -> str:
         """The asset kind shown in Dagster: the SQL dialect, or the file format."""
-        if self.kind != "sql" or not self.url:
-            return self.kind
-        scheme = self.url.split(":", 1)[0].split("+", 1)[0]
-        return {"postgres": "postgres", "postgresql": "postgres", "mariadb": "mysql"}.get(
-            scheme, scheme
+        return dialect_of(self.kind, self.url)
+
+    def activity(self, name: str) -> ActivitySpec:
+        for activity in self.activities:
+            if activity.name == name:
+                return activity
+        known = ", ".join(a.name for a in self.activities) or "none"
+        raise KeyError(f"source {self.name!r} has no activity {name!r} (known: {known})")
+
+    def read(self, activity: str | None = None) -> TableRead:
+        """The resolved read of the customer table (activity None) or of one activity."""
+        if activity is None:
+            return _table_read(self, None, self.fields.values(), (self.primary_key,))
+        spec = self.activity(activity)
+        return _table_read(
+            self, spec, spec.fields.values(), (spec.primary_key, spec.customer_key)
         )
+
+    def reads(self) -> list[TableRead]:
+        return [self.read()] + [self.read(a.name) for a in self.activities]
+
+
+def dialect_of(kind: str, url: str | None) -> str:
+    if kind != "sql" or not url:
+        return kind
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    return {"postgres": "postgres", "postgresql": "postgres", "mariadb": "mysql"}.get(
+        scheme, scheme
+    )
+
+
+def _table_read(
+    source: SourceSpec,
+    activity: ActivitySpec | None,
+    mappings: Any,
+    keys: tuple[str, ...],
+) -> TableRead:
+    own = activity.options if activity else source.options
+    inherited = source.options
+    # File format options are the source's unless the activity sets its own; incremental
+    # settings (watermark, soft delete, mode) describe one table and are never inherited.
+    watermark = own.watermark
+    used = set(keys)
+    for mapping in mappings:
+        used.update(mapping.columns)
+    if watermark:
+        used.add(watermark)
+    if own.soft_delete:
+        used.add(own.soft_delete.column)
+    location = activity or source
+    return TableRead(
+        source=source.name,
+        activity=activity.name if activity else None,
+        kind=(activity.kind if activity and activity.kind else source.kind),
+        primary_key=activity.primary_key if activity else source.primary_key,
+        url=(activity.url if activity and activity.url else source.url),
+        table=location.table,
+        query=location.query,
+        path=location.path,
+        encoding=own.encoding or inherited.encoding,
+        delimiter=own.delimiter or inherited.delimiter,
+        quoting=own.quoting or inherited.quoting,
+        escape=own.escape or inherited.escape,
+        watermark=watermark,
+        soft_delete=own.soft_delete,
+        mode=own.mode or ("incremental" if watermark else "snapshot"),
+        mapped_columns=frozenset(used),
+    )
 
 
 @dataclass(frozen=True)
@@ -207,12 +343,144 @@ def _require(raw: dict[str, Any], key: str, where: str, hint: str) -> Any:
     return value
 
 
+def _one_char(value: Any, key: str, where: str, hint: str) -> str:
+    text = str(value)
+    if text in ("\\t", "tab"):
+        text = "\t"
+    if len(text) != 1:
+        raise RegistryError(f"{where}: '{key}' must be one character ({hint}), got {value!r}")
+    return text
+
+
+def _parse_soft_delete(raw: Any, where: str) -> SoftDelete | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        raw = {"column": raw}
+    if not isinstance(raw, dict) or not raw.get("column"):
+        raise RegistryError(
+            f"{where}: 'soft_delete' must name the flag column, e.g. "
+            '{column: deleted, values: ["1", "true"]}'
+        )
+    unknown = set(raw) - {"column", "values"}
+    if unknown:
+        raise RegistryError(f"{where}.soft_delete: unknown key(s) {sorted(unknown)}")
+    values = raw.get("values")
+    if values is None:
+        return SoftDelete(column=str(raw["column"]))
+    if not isinstance(values, list) or not values:
+        raise RegistryError(
+            f"{where}.soft_delete: 'values' must be a non-empty list of the flag's "
+            'deleted values, e.g. ["1", "true"]'
+        )
+    # The source's values are compared as trimmed lower-case text. YAML turns an unquoted
+    # yes/true/on into a boolean, losing the spelling: a boolean stands for every usual one.
+    texts: set[str] = set()
+    for v in values:
+        if isinstance(v, bool):
+            texts.update(_TRUE_SPELLINGS if v else _FALSE_SPELLINGS)
+        else:
+            texts.add(str(v))
+    return SoftDelete(
+        column=str(raw["column"]), values=tuple(sorted({t.strip().lower() for t in texts}))
+    )
+
+
+def _parse_options(raw: dict[str, Any], kind: str, where: str) -> ReadOptions:
+    encoding = raw.get("encoding")
+    if encoding is not None:
+        encoding = str(encoding)
+        if encoding != "auto":
+            try:
+                codecs.lookup(encoding)
+            except LookupError as exc:
+                raise RegistryError(
+                    f"{where}: encoding {encoding!r} unknown; use a Python codec name such as "
+                    "utf-8, latin-1, cp1252, or 'auto' to detect it"
+                ) from exc
+        if kind in ("sql", "parquet"):
+            raise RegistryError(
+                f"{where}: 'encoding' applies to csv and json files only; remove it "
+                f"(a {kind} source declares its own encoding)"
+            )
+    delimiter = raw.get("delimiter")
+    if delimiter is not None:
+        if kind != "csv":
+            raise RegistryError(f"{where}: 'delimiter' applies to csv sources only; remove it")
+        delimiter = _one_char(delimiter, "delimiter", where, "e.g. ';', ',', '|' or tab")
+    quoting = raw.get("quoting")
+    if quoting is not None:
+        if kind != "csv":
+            raise RegistryError(f"{where}: 'quoting' applies to csv sources only; remove it")
+        quoting = "none" if quoting in (False, "none") else _one_char(
+            quoting, "quoting", where, "the quote character, or none"
+        )
+    escape = raw.get("escape")
+    if escape is not None:
+        escape = _one_char(escape, "escape", where, "e.g. a backslash")
+    mode = raw.get("mode")
+    watermark = raw.get("watermark")
+    if mode is not None and mode not in READ_MODES:
+        raise RegistryError(f"{where}: mode {mode!r} unknown; use one of {READ_MODES}")
+    if mode == "incremental" and not watermark:
+        raise RegistryError(
+            f"{where}: mode 'incremental' needs 'watermark' (a column that grows when a row "
+            "changes, e.g. updated_at); or use mode: snapshot"
+        )
+    return ReadOptions(
+        encoding=encoding,
+        delimiter=delimiter,
+        quoting=quoting,
+        escape=escape,
+        watermark=str(watermark) if watermark else None,
+        soft_delete=_parse_soft_delete(raw.get("soft_delete"), where),
+        mode=mode,
+    )
+
+
+def _check_url(raw_url: str, where: str) -> None:
+    """A password written into the registry would be stored in git: demand ${VAR}."""
+    match = _URL_PASSWORD_RE.match(raw_url)
+    if match and match.group(1) and "${" not in match.group(1):
+        raise RegistryError(
+            f"{where}: 'url' contains a password; never store credentials in the registry: "
+            "write it as ${SOME_PASSWORD_VAR} (or the whole URL as ${CRM_URL}) and set the "
+            "variable in the environment"
+        )
+
+
+def _expand_optional(raw: dict[str, Any], key: str, env: dict[str, str], where: str) -> str | None:
+    value = raw.get(key)
+    return expand_env(str(value), env, where) if value not in (None, "") else None
+
+
 def _check_location(raw: dict[str, Any], kind: str, where: str) -> None:
     if kind == "sql":
         if not raw.get("table") and not raw.get("query"):
             raise RegistryError(f"{where}: a sql source needs 'table' or 'query'")
     elif not raw.get("path"):
         raise RegistryError(f"{where}: a {kind} source needs 'path' (a file or a glob)")
+
+
+ACTIVITY_KEYS = {
+    "name",
+    "type",
+    "primary_key",
+    "customer_key",
+    "fields",
+    "table",
+    "query",
+    "path",
+    "kind",
+    "url",
+    "encoding",
+    "delimiter",
+    "quoting",
+    "escape",
+    "watermark",
+    "soft_delete",
+    "mode",
+}
 
 
 def _parse_activity(raw: Any, source: str, kind: str, env: dict[str, str]) -> ActivitySpec:
@@ -222,11 +490,25 @@ def _parse_activity(raw: Any, source: str, kind: str, env: dict[str, str]) -> Ac
     name = str(_require(raw, "name", where, "a short lower_case name, e.g. orders"))
     if not _NAME_RE.match(name):
         raise RegistryError(f"{where}: name must be lower_case letters, digits and _")
+    unknown = set(raw) - ACTIVITY_KEYS
+    if unknown:
+        allowed = ", ".join(sorted(ACTIVITY_KEYS))
+        raise RegistryError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {allowed}")
     act_type = _require(raw, "type", where, f"one of {', '.join(ACTIVITY_TYPES)}")
     if act_type not in ACTIVITY_TYPES:
         raise RegistryError(f"{where}: type {act_type!r} unknown; use one of {ACTIVITY_TYPES}")
-    _check_location(raw, kind, where)
-    path = raw.get("path")
+    own_kind = raw.get("kind")
+    if own_kind is not None and own_kind not in SOURCE_KINDS:
+        raise RegistryError(f"{where}: kind {own_kind!r} unknown; use one of {SOURCE_KINDS}")
+    effective_kind = own_kind or kind
+    _check_location(raw, effective_kind, where)
+    if len(f"{source}/{name}") > _WATERMARK_KEY_MAX:
+        raise RegistryError(
+            f"{where}: '<source>/<activity>' must fit in {_WATERMARK_KEY_MAX} characters "
+            "(it keys audit.source_watermark); shorten the name"
+        )
+    if raw.get("url"):
+        _check_url(str(raw["url"]), where)
     return ActivitySpec(
         name=name,
         type=act_type,
@@ -235,9 +517,12 @@ def _parse_activity(raw: Any, source: str, kind: str, env: dict[str, str]) -> Ac
             _require(raw, "customer_key", where, "the column holding the customer's key")
         ),
         fields=_parse_fields(raw.get("fields"), ACTIVITY_FIELDS, where),
-        table=raw.get("table"),
-        query=raw.get("query"),
-        path=expand_env(str(path), env, where) if path else None,
+        table=_expand_optional(raw, "table", env, where),
+        query=_expand_optional(raw, "query", env, where),
+        path=_expand_optional(raw, "path", env, where),
+        kind=own_kind,
+        url=_expand_optional(raw, "url", env, where),
+        options=_parse_options(raw, effective_kind, where),
     )
 
 
@@ -271,10 +556,19 @@ def parse_source(raw: Any, env: dict[str, str]) -> SourceSpec:
         "watermark",
         "defaults",
         "activities",
+        "quoting",
+        "escape",
+        "soft_delete",
+        "mode",
     }
     unknown = set(raw) - known_keys
     if unknown:
-        raise RegistryError(f"{where}: unknown key(s) {sorted(unknown)}")
+        raise RegistryError(
+            f"{where}: unknown key(s) {sorted(unknown)}; allowed: {', '.join(sorted(known_keys))}"
+        )
+    if raw.get("url"):
+        _check_url(str(raw["url"]), where)
+    options = _parse_options(raw, kind, where)
     defaults = raw.get("defaults") or {}
     bad_defaults = [k for k in defaults if k not in CANONICAL_FIELDS]
     if bad_defaults:
@@ -297,15 +591,16 @@ def parse_source(raw: Any, env: dict[str, str]) -> SourceSpec:
         department=department,
         owner=raw.get("owner"),
         description=raw.get("description"),
-        url=expand_env(str(raw["url"]), env, where) if raw.get("url") else None,
-        table=raw.get("table"),
-        query=raw.get("query"),
-        path=expand_env(str(raw["path"]), env, where) if raw.get("path") else None,
-        encoding=raw.get("encoding"),
-        delimiter=raw.get("delimiter"),
-        watermark=raw.get("watermark"),
+        url=_expand_optional(raw, "url", env, where),
+        table=_expand_optional(raw, "table", env, where),
+        query=_expand_optional(raw, "query", env, where),
+        path=_expand_optional(raw, "path", env, where),
+        encoding=options.encoding,
+        delimiter=options.delimiter,
+        watermark=options.watermark,
         defaults={str(k): str(v) for k, v in defaults.items()},
         activities=parsed_activities,
+        options=options,
     )
 
 

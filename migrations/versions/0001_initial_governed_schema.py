@@ -33,6 +33,7 @@ def upgrade() -> None:
         ),
         sa.Column("detail", sa.JSON(), nullable=True, comment="Figures behind the result."),
         sa.Column("checked_at", sa.DateTime(), nullable=False, comment="When (UTC)."),
+        sa.CheckConstraint("severity IN ('ERROR', 'WARN')", name=op.f("ck_check_result_severity")),
         sa.PrimaryKeyConstraint("run_id", "check_name", name=op.f("pk_check_result")),
         schema="audit",
         comment="Data-quality check results per run.",
@@ -46,10 +47,29 @@ def upgrade() -> None:
             "completeness",
             sa.Float(),
             nullable=False,
-            comment="Share of staged records with a value.",
+            comment="Share of staged records with a usable (valid) value.",
+        ),
+        sa.Column(
+            "validity",
+            sa.Float(),
+            nullable=True,
+            comment="Share of the values the source supplied that survived cleansing as valid (e.g. a parseable phone, a checkable e-mail, a possible birth date, a tax id with a correct control character); NULL when the source supplied none.",
+        ),
+        sa.Column(
+            "values_supplied",
+            sa.Integer(),
+            nullable=False,
+            comment="Staged records whose source row had a value for the field.",
         ),
         sa.Column("records", sa.Integer(), nullable=False, comment="Staged records of the source."),
         sa.Column("note", sa.Text(), nullable=True, comment="Free text."),
+        sa.CheckConstraint(
+            "completeness BETWEEN 0 AND 1", name=op.f("ck_data_quality_completeness")
+        ),
+        sa.CheckConstraint("validity BETWEEN 0 AND 1", name=op.f("ck_data_quality_validity")),
+        sa.CheckConstraint(
+            "values_supplied <= records", name=op.f("ck_data_quality_supplied_le_records")
+        ),
         sa.PrimaryKeyConstraint("run_id", "source_system", "field", name=op.f("pk_data_quality")),
         schema="audit",
         comment="Completeness and validity per field, source and run.",
@@ -212,6 +232,13 @@ def upgrade() -> None:
         sa.Column(
             "summary", sa.JSON(), nullable=True, comment="Run summary (counts only, no PII)."
         ),
+        sa.CheckConstraint(
+            "duplicate_rate BETWEEN 0 AND 1", name=op.f("ck_sync_run_duplicate_rate")
+        ),
+        sa.CheckConstraint(
+            "records_extracted = records_linked + records_quarantined",
+            name=op.f("ck_sync_run_reconciled"),
+        ),
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_sync_run")),
         schema="audit",
         comment="One row per published sync.",
@@ -271,6 +298,10 @@ def upgrade() -> None:
             comment="Outstanding amount of an invoice.",
         ),
         sa.Column("closed_at", sa.DateTime(), nullable=True, comment="When it was closed."),
+        sa.CheckConstraint(
+            "activity_type IN ('order', 'invoice', 'payment', 'ticket', 'shipment', 'campaign_response')",
+            name=op.f("ck_activity_activity_type"),
+        ),
         sa.PrimaryKeyConstraint(
             "source_system", "activity_name", "activity_id", name=op.f("pk_activity")
         ),
@@ -366,6 +397,12 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "party_type IN ('person', 'company')", name=op.f("ck_customer_party_type")
         ),
+        sa.CheckConstraint(
+            "created_at <= updated_at", name=op.f("ck_customer_created_before_updated")
+        ),
+        sa.CheckConstraint(
+            "record_count >= 1 AND source_count >= 1", name=op.f("ck_customer_counts")
+        ),
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer")),
         schema="core",
         comment="One golden record per real customer.",
@@ -444,6 +481,9 @@ def upgrade() -> None:
         ),
         sa.Column("reason", sa.String(length=32), nullable=False, comment="merge."),
         sa.Column("retired_at", sa.DateTime(), nullable=False, comment="When (UTC)."),
+        sa.CheckConstraint(
+            "retired_customer_id <> customer_id", name=op.f("ck_customer_id_redirect_not_self")
+        ),
         sa.PrimaryKeyConstraint("retired_customer_id", name=op.f("pk_customer_id_redirect")),
         schema="core",
         comment="Retired customer_id -> surviving id.",
@@ -497,6 +537,11 @@ def upgrade() -> None:
             sa.String(length=64),
             nullable=False,
             comment="Run that last (re)linked it.",
+        ),
+        sa.CheckConstraint("cluster_size >= 1", name=op.f("ck_customer_source_xref_cluster_size")),
+        sa.CheckConstraint(
+            "match_probability BETWEEN 0 AND 1",
+            name=op.f("ck_customer_source_xref_match_probability"),
         ),
         sa.PrimaryKeyConstraint(
             "source_system", "source_record_id", name=op.f("pk_customer_source_xref")
@@ -560,6 +605,12 @@ def upgrade() -> None:
             comment="Match weight of each comparison (mw_*).",
         ),
         sa.Column("run_id", sa.String(length=64), nullable=False, comment="Run that scored it."),
+        sa.CheckConstraint(
+            "match_probability BETWEEN 0 AND 1", name=op.f("ck_linkage_evidence_match_probability")
+        ),
+        sa.CheckConstraint(
+            "record_key_l <> record_key_r", name=op.f("ck_linkage_evidence_two_records")
+        ),
         sa.PrimaryKeyConstraint("record_key_l", "record_key_r", name=op.f("pk_linkage_evidence")),
         schema="core",
         comment="Scored record pairs inside customers.",
@@ -610,6 +661,9 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "decision IN ('must_link', 'cannot_link')", name=op.f("ck_steward_decision_decision")
         ),
+        sa.CheckConstraint(
+            "record_key_l <> record_key_r", name=op.f("ck_steward_decision_two_records")
+        ),
         sa.PrimaryKeyConstraint("decision_id", name=op.f("pk_steward_decision")),
         schema="core",
         comment="Must-link / cannot-link decisions by data stewards.",
@@ -659,6 +713,9 @@ def upgrade() -> None:
         sa.Column("first_interaction_at", sa.DateTime(), nullable=True, comment="Earliest."),
         sa.Column("last_interaction_at", sa.DateTime(), nullable=True, comment="Latest."),
         sa.Column("as_of", sa.Date(), nullable=False, comment="Publish date."),
+        sa.CheckConstraint(
+            "party_type IN ('person', 'company')", name=op.f("ck_customer_360_party_type")
+        ),
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer_360")),
         schema="marts",
         comment="Each customer with activity from every system.",
@@ -667,40 +724,61 @@ def upgrade() -> None:
         "kpi_monthly",
         sa.Column("month", sa.Date(), nullable=False, comment="First day of the month."),
         sa.Column(
-            "active_customers", sa.Integer(), nullable=False, comment="Customers with activity."
+            "active_customers",
+            sa.Integer(),
+            nullable=False,
+            comment="Customers with any activity (order, invoice, ticket...) in the month.",
         ),
         sa.Column(
-            "new_customers", sa.Integer(), nullable=False, comment="First activity this month."
+            "new_customers",
+            sa.Integer(),
+            nullable=False,
+            comment="Active customers whose first activity ever is in this month.",
         ),
         sa.Column(
             "returning_customers",
             sa.Integer(),
             nullable=False,
-            comment="Active this month and in an earlier month.",
+            comment="Active customers who were also active in an earlier month.",
         ),
+        sa.Column("orders", sa.Integer(), nullable=False, comment="Completed orders."),
         sa.Column(
             "revenue",
             sa.Numeric(precision=18, scale=2),
             nullable=False,
-            comment="Completed orders.",
+            comment="Amount of completed orders.",
         ),
         sa.Column(
             "margin", sa.Numeric(precision=18, scale=2), nullable=False, comment="Revenue - cost."
         ),
         sa.Column(
-            "avg_satisfaction", sa.Float(), nullable=True, comment="Mean ticket satisfaction."
+            "avg_satisfaction",
+            sa.Float(),
+            nullable=True,
+            comment="Mean satisfaction (1-5) of tickets opened in the month.",
         ),
+        sa.Column("syncs", sa.Integer(), nullable=False, comment="Syncs published in the month."),
         sa.Column(
             "duplicate_rate",
             sa.Float(),
             nullable=True,
-            comment="Duplicate rate of the last sync published in the month.",
+            comment="Duplicate rate found by the last sync published in the month (1 - customers / records linked); NULL for months before the first sync.",
         ),
         sa.Column(
             "data_quality_score",
             sa.Float(),
             nullable=True,
-            comment="Mean field completeness of the last sync published in the month.",
+            comment="Data-quality score of the last sync published in the month: mean of completeness and validity over every source and field of audit.data_quality, weighted by records; NULL for months before the first sync.",
+        ),
+        sa.CheckConstraint(
+            "data_quality_score BETWEEN 0 AND 1", name=op.f("ck_kpi_monthly_data_quality_score")
+        ),
+        sa.CheckConstraint(
+            "duplicate_rate BETWEEN 0 AND 1", name=op.f("ck_kpi_monthly_duplicate_rate")
+        ),
+        sa.CheckConstraint(
+            "new_customers + returning_customers = active_customers",
+            name=op.f("ck_kpi_monthly_active_split"),
         ),
         sa.PrimaryKeyConstraint("month", name=op.f("pk_kpi_monthly")),
         schema="marts",

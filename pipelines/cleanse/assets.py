@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from pipelines import quality, stages
+from pipelines.cleanse import cleanse
+from pipelines.extract import mapping
+from pipelines.ops import lineage
 from pipelines.wiring import stage_asset
 
 
@@ -13,6 +16,13 @@ def cleanse_assets(raw_keys: list) -> list:
         "unusable records go to quarantine with a reason.",
         group="cleanse",
         kinds={"duckdb", "parquet"},
-        checks=[(quality.staged_keys_unique, True), (quality.quarantine_rate, False)],
-        row_count_key="staged",
+        layer="staged",
+        checks=[
+            (quality.layer_contract("staged", "staged_customers"), True),
+            (quality.staged_keys_unique, True),
+            (quality.quarantine_reasons, True),
+            (quality.quarantine_rate, False),
+        ],
+        lineage=lineage.staged_customers,
+        code=[cleanse, mapping],
     )

@@ -3,9 +3,13 @@
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipelines import stages
+from pipelines import quality, stages
+from pipelines.extract import extract as extract_module
+from pipelines.ops.metadata import code_version, work_asset_metadata
 from pipelines.resources import SyncSettings
-from sources.registry import Registry, SourceSpec
+from pipelines.settings import Settings
+from pipelines.wiring import check_asset
+from sources.registry import ActivitySpec, Registry, SourceSpec, dialect_of
 
 
 def _raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
@@ -17,16 +21,21 @@ def _raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
         kinds={source.dialect},
         owners=owners,
         description=source.description or f"Customer records of {source.name}, as read.",
-        code_version="1",
+        code_version=code_version(extract_module),
         tags={"layer": "raw"},
+        metadata={"work_layer": f"raw/{source.name}.parquet", "source_kind": source.kind},
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
     )
     def raw_source(context: AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
-        result = stages.extract(sync.get(), source.name)
+        settings = sync.get()
+        result = _extract(context, settings, source.name, None)
         if result.unmapped_columns:
             context.log.info(f"source {source.name}: unmapped columns {result.unmapped_columns}")
+        metadata = work_asset_metadata(stages.work_area(settings).raw_path(source.name))
         return dg.MaterializeResult(
             metadata={
+                **metadata,
+                **_extract_metadata(result.tables[source.name]),
                 "dagster/row_count": result.rows,
                 "activity_rows": dg.MetadataValue.json(result.activity_rows),
                 "unmapped_columns": dg.MetadataValue.json(result.unmapped_columns),
@@ -43,13 +52,88 @@ def _raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
             passed=rows > 0, severity=dg.AssetCheckSeverity.WARN, metadata={"rows": rows}
         )
 
-    return raw_source, not_empty
+    return raw_source, [not_empty, check_asset(raw_source, quality.raw_contract(source.name), True)]
+
+
+def _extract(
+    context: AssetExecutionContext, settings: Settings, source: str, activity: str | None
+) -> extract_module.ExtractResult:
+    try:
+        return stages.extract(
+            settings, source, activity, run_id=context.run_id, full_refresh=_full_refresh(context)
+        )
+    except extract_module.SchemaDriftError as exc:
+        # Drift is a registry/source mismatch, not a glitch: retrying cannot fix it.
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+def _full_refresh(context: AssetExecutionContext) -> bool | None:
+    """A run tagged full_refresh=1 (launchpad) re-reads everything; else FULL_REFRESH decides."""
+    tag = context.run.tags.get("full_refresh") if context.run else None
+    return None if tag is None else tag.strip().lower() in ("1", "true", "yes")
+
+
+def _extract_metadata(table: extract_module.TableResult) -> dict:
+    """How the table was read: full or incremental, rows read, deletions seen at the source."""
+    return {
+        "read_mode": table.mode,
+        "full_read": table.full_read,
+        "read_reason": table.reason,
+        "rows_read": table.rows_read,
+        "deleted_at_source": table.deleted,
+        "soft_deleted_rows": table.soft_deleted,
+        "malformed_rows": table.malformed_rows,
+        "watermark": dg.MetadataValue.json(
+            {"column": table.watermark_column, "since": table.since, "high": table.high_water}
+        ),
+        "read_notes": dg.MetadataValue.json(table.notes),
+    }
+
+
+def _raw_activity_asset(source: SourceSpec, activity: ActivitySpec) -> dg.AssetsDefinition:
+    """raw/<source>/<activity>: one asset per activity table, made from the registry."""
+    read = source.read(activity.name)
+
+    @dg.asset(
+        key=["raw", source.name, activity.name],
+        group_name=source.department,
+        kinds={dialect_of(read.kind, read.url)},
+        owners=[source.owner] if source.owner else None,
+        description=f"{activity.type} rows of {source.name} ({activity.name}), as read.",
+        code_version=code_version(extract_module),
+        tags={"layer": "raw"},
+        metadata={
+            "work_layer": f"raw/{source.name}__{activity.name}.parquet",
+            "source_kind": read.kind,
+        },
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    )
+    def raw_activity(context: AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
+        settings = sync.get()
+        result = _extract(context, settings, source.name, activity.name)
+        table = result.tables[read.key]
+        path = stages.work_area(settings).raw_path(source.name, activity.name)
+        return dg.MaterializeResult(
+            metadata={
+                **work_asset_metadata(path),
+                **_extract_metadata(table),
+                "dagster/row_count": table.rows,
+                "unmapped_columns": dg.MetadataValue.json(table.unmapped_columns),
+            }
+        )
+
+    return raw_activity
 
 
 def raw_assets(registry: Registry) -> tuple[list[dg.AssetsDefinition], list]:
     assets, checks = [], []
     for source in registry.sources:
-        asset, check = _raw_asset(source)
+        asset, source_checks = _raw_asset(source)
         assets.append(asset)
-        checks.append(check)
+        checks.extend(source_checks)
+        for activity in source.activities:
+            activity_asset = _raw_activity_asset(source, activity)
+            assets.append(activity_asset)
+            contract = quality.raw_contract(source.name, activity.name)
+            checks.append(check_asset(activity_asset, contract, True))
     return assets, checks

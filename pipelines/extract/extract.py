@@ -1,28 +1,70 @@
-"""Extraction: read each source as it is into the raw layer, then map it to canonical fields.
+"""Extraction: read each source table into the raw layer, then map it to canonical fields.
 
-A source that cannot be read, or whose mapped columns disappeared (schema drift), fails alone
-with an error that names it; the other sources still extract.
+Each table (a source's customers, or one of its activity tables) is streamed from the source
+in Arrow batches into the work area with `ParquetWriter` (memory bounded by one batch), merged
+into that table's snapshot (`pipelines.extract.incremental`: full read or rows changed since the
+published watermark, deletions), and the snapshot becomes `raw/<table>.parquet`, stamped with
+the row's position and the load time.
+
+A table that cannot be read, or whose mapped columns disappeared (schema drift), fails alone
+with an error that names it; the other tables still extract. Policy for the publish: a sync
+with a failed table does not publish (Dagster skips everything downstream of a failed raw
+asset). Publishing without it would retire every link of that source as if its records had been
+deleted; instead the store keeps its previous state and no watermark advances until the
+source is fixed and the sync re-run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.extract import incremental
 from pipelines.extract.mapping import activity_mapping_sql, customer_mapping_sql
 from pipelines.workarea import WorkArea, connect
-from sources.connectors import SourceReadError, read_location
-from sources.registry import ActivitySpec, FieldMapping, Registry, SourceSpec
+from sources.connectors import MALFORMED_COLUMN, BatchStream, SourceReadError, open_location
+from sources.registry import Registry, SourceSpec, TableRead
 
 ROW_NUMBER = "_source_row_number"
 LOADED_AT = "_loaded_at"
+# Columns the pipeline adds to what the source said; never reported as unmapped source columns.
+INTERNAL_COLUMNS = (ROW_NUMBER, LOADED_AT, MALFORMED_COLUMN, incremental.POSITION)
 
 
 class SchemaDriftError(SourceReadError):
     """A column the registry maps is missing from the source."""
+
+
+@dataclass
+class TableResult:
+    """What extracting one table did (counts and settings only, never personal values)."""
+
+    table: str  # "<source>" or "<source>/<activity>"
+    rows: int  # rows in the raw layer: the table's whole current population
+    rows_read: int  # rows delivered by the source this sync
+    mode: str
+    full_read: bool
+    reason: str
+    deleted: int = 0
+    soft_deleted: int = 0
+    malformed_rows: int = 0
+    watermark_column: str | None = None
+    since: str | None = None
+    high_water: str | None = None
+    unmapped_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def metadata(self) -> dict[str, object]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
 
 
 @dataclass
@@ -31,17 +73,11 @@ class ExtractResult:
     rows: int
     activity_rows: dict[str, int] = field(default_factory=dict)
     unmapped_columns: list[str] = field(default_factory=list)
+    tables: dict[str, TableResult] = field(default_factory=dict)
 
 
-def _mapped_columns(mappings: dict[str, FieldMapping], *keys: str | None) -> set[str]:
-    used = {k for k in keys if k}
-    for mapping in mappings.values():
-        used.update(mapping.columns)
-    return used
-
-
-def _check_drift(table: pa.Table, needed: set[str], where: str) -> list[str]:
-    present = set(table.column_names)
+def _check_drift(names: list[str], needed: set[str], where: str) -> list[str]:
+    present = set(names) - {MALFORMED_COLUMN}
     missing = sorted(needed - present)
     if missing:
         raise SchemaDriftError(
@@ -52,44 +88,171 @@ def _check_drift(table: pa.Table, needed: set[str], where: str) -> list[str]:
     return sorted(present - needed)
 
 
-def _stamp(table: pa.Table, loaded_at: dt.datetime) -> pa.Table:
-    n = table.num_rows
-    table = table.append_column(ROW_NUMBER, pa.array(range(1, n + 1), pa.int64()))
-    return table.append_column(
-        LOADED_AT,
-        pa.array([loaded_at] * n, pa.timestamp("us")) if n else pa.array([], pa.timestamp("us")),
+def _open(read: TableRead, since: str | None) -> BatchStream:
+    return open_location(
+        source=read.source,
+        kind=read.kind,
+        url=read.url,
+        table=read.table,
+        query=read.query,
+        path=read.path,
+        encoding=read.encoding,
+        delimiter=read.delimiter,
+        quoting=read.quoting,
+        escape=read.escape,
+        watermark=read.watermark,
+        since=since,
     )
 
 
-def _read(source: SourceSpec, spec: SourceSpec | ActivitySpec) -> pa.Table:
-    return read_location(
-        source=source.name,
-        kind=source.kind,
-        url=source.url,
-        table=spec.table,
-        query=spec.query,
-        path=spec.path,
-        encoding=source.encoding,
-        delimiter=source.delimiter,
+def _write_stream(stream: BatchStream, target: Path) -> int:
+    """Write the stream batch by batch (bounded memory), numbering rows in read order."""
+    schema = stream.schema.append(pa.field(incremental.POSITION, pa.int64()))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+        for batch in stream.batches:
+            if not batch.num_rows:
+                continue
+            position = pa.array(range(rows + 1, rows + batch.num_rows + 1), pa.int64())
+            writer.write_batch(
+                pa.RecordBatch.from_arrays([*batch.columns, position], schema=schema)
+            )
+            rows += batch.num_rows
+    return rows
+
+
+def _write_raw(
+    con: duckdb.DuckDBPyConnection,
+    snapshot: Path,
+    target: Path,
+    loaded_at: dt.datetime,
+    malformed: bool,
+) -> None:
+    """raw/<table>.parquet: the snapshot with its row position and this sync's load time."""
+    con.execute("CREATE OR REPLACE TABLE stamp AS SELECT ?::TIMESTAMP AS t", [loaded_at])
+    drop = "" if malformed else f", {incremental.ident(MALFORMED_COLUMN)}"
+    columns = [r[0] for r in con.execute("DESCRIBE merged").fetchall()]
+    exclude = incremental.ident(incremental.POSITION) + (
+        drop if MALFORMED_COLUMN in columns else ""
     )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    # COPY takes no bound parameters: the paths are sqlglot literals; the load time comes
+    # from the bound `stamp` table.
+    con.execute(
+        f"""
+        COPY (SELECT s.* EXCLUDE ({exclude}),
+                     CAST(s.{incremental.ident(incremental.POSITION)} AS BIGINT) AS {ROW_NUMBER},
+                     stamp.t AS {LOADED_AT}
+              FROM read_parquet({incremental.literal(str(snapshot))}) s CROSS JOIN stamp
+              ORDER BY s.{incremental.ident(incremental.POSITION)})
+        TO {incremental.literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)
+        """  # noqa: S608 - identifiers and paths quoted by sqlglot
+    )
+    os.replace(tmp, target)
 
 
-def extract_source(source: SourceSpec, work: WorkArea, loaded_at: dt.datetime) -> ExtractResult:
-    """Read a source's customer table and activity tables into the raw layer."""
-    customers = _read(source, source)
-    needed = _mapped_columns(source.fields, source.primary_key, source.watermark)
-    unmapped = _check_drift(customers, needed, f"source {source.name!r}")
-    work.write_arrow(work.raw_path(source.name), _stamp(customers, loaded_at))
-    result = ExtractResult(source.name, customers.num_rows, unmapped_columns=unmapped)
-    for activity in source.activities:
-        rows = _read(source, activity)
-        _check_drift(
-            rows,
-            _mapped_columns(activity.fields, activity.primary_key, activity.customer_key),
-            f"source {source.name!r} activity {activity.name!r}",
+def extract_table(
+    read: TableRead,
+    work: WorkArea,
+    loaded_at: dt.datetime,
+    *,
+    published: dict[str, tuple[str, str | None]] | None = None,
+    full_refresh: bool = False,
+    run_id: str | None = None,
+) -> TableResult:
+    """Read one table (all of it, or what changed) and refresh its snapshot and raw layer."""
+    import time
+
+    started = time.monotonic()
+    incremental.clear_candidate(work, read)
+    snapshot = incremental.snapshot_path(work, read)
+    previous_meta = incremental.snapshot_meta(snapshot)
+    plan = incremental.plan_read(
+        read, previous_meta, (published or {}).get(read.key), full_refresh
+    )
+    stream = _open(read, plan.since)
+    try:
+        unmapped = _check_drift(stream.names, set(read.mapped_columns), read.where)
+        read_file = snapshot.with_name(f".{snapshot.stem}.read.{uuid.uuid4().hex}.parquet")
+        try:
+            _write_stream(stream, read_file)
+        except (OSError, pa.ArrowException) as exc:
+            raise SourceReadError(f"{read.where}: reading failed ({exc})") from exc
+    finally:
+        stream.close()
+    con = connect()
+    try:
+        merge = incremental.merge_snapshot(
+            con,
+            read,
+            plan,
+            read_file,
+            snapshot if previous_meta is not None else None,
+            snapshot,
+            (previous_meta or {}).get("high_water") or None,
         )
-        work.write_arrow(work.raw_path(source.name, activity.name), _stamp(rows, loaded_at))
-        result.activity_rows[activity.name] = rows.num_rows
+        _write_raw(
+            con, snapshot, work.raw_path(read.source, read.activity), loaded_at,
+            stream.malformed_rows > 0,
+        )
+    finally:
+        con.close()
+        read_file.unlink(missing_ok=True)
+    if read.mode == "incremental":
+        incremental.write_candidate(work, read, merge.high_water, run_id, loaded_at)
+    return TableResult(
+        table=read.key,
+        rows=merge.rows,
+        rows_read=merge.rows_read,
+        mode=read.mode,
+        full_read=plan.full,
+        reason=plan.reason,
+        deleted=merge.deleted,
+        soft_deleted=merge.soft_deleted,
+        malformed_rows=stream.malformed_rows,
+        watermark_column=read.watermark,
+        since=plan.since,
+        high_water=merge.high_water,
+        unmapped_columns=unmapped,
+        notes=list(stream.notes),
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def write_report(work: WorkArea, result: TableResult) -> None:
+    """raw/<table>.extract.json: the figures of the last extraction (assessment, summary)."""
+    path = work.root / "raw" / f"{result.table.replace('/', '__')}.extract.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.metadata(), sort_keys=True))
+
+
+def extract_source(
+    source: SourceSpec,
+    work: WorkArea,
+    loaded_at: dt.datetime,
+    *,
+    published: dict[str, tuple[str, str | None]] | None = None,
+    full_refresh: bool = False,
+    run_id: str | None = None,
+) -> ExtractResult:
+    """Extract a source's customer table and every activity table (tests, scripts)."""
+    customers = extract_table(
+        source.read(), work, loaded_at, published=published, full_refresh=full_refresh,
+        run_id=run_id,
+    )
+    result = ExtractResult(
+        source.name, customers.rows, unmapped_columns=customers.unmapped_columns,
+        tables={customers.table: customers},
+    )
+    for activity in source.activities:
+        table = extract_table(
+            source.read(activity.name), work, loaded_at, published=published,
+            full_refresh=full_refresh, run_id=run_id,
+        )
+        result.tables[table.table] = table
+        result.activity_rows[activity.name] = table.rows
     return result
 
 

@@ -85,11 +85,32 @@ def _timestamp(mapping: FieldMapping | None) -> exp.Expression:
     return exp.TryCast(this=text, to=exp.DataType.build("TIMESTAMP"))
 
 
+# Raw text of a CSV line that did not parse (sources.connectors.MALFORMED_COLUMN).
+MALFORMED_COLUMN = "_malformed_row"
+
+
 def _raw_record(columns: list[str]) -> exp.Expression:
+    """The row as read, as JSON. A malformed CSV line has no columns, only its raw text: that
+    text is what quarantine keeps for it."""
     args: list[exp.Expression] = []
     for name in columns:
-        args.extend([_lit(name), _col(name)])
-    return exp.cast(_func("json_object", *args), "VARCHAR")
+        if name != MALFORMED_COLUMN:
+            args.extend([_lit(name), _col(name)])
+    record = exp.cast(_func("json_object", *args), "VARCHAR")
+    if MALFORMED_COLUMN not in columns:
+        return record
+    malformed = _col(MALFORMED_COLUMN)
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.Not(this=exp.Is(this=malformed, expression=exp.Null())),
+                true=exp.cast(
+                    _func("json_object", _lit(MALFORMED_COLUMN), malformed.copy()), "VARCHAR"
+                ),
+            )
+        ],
+        default=record,
+    )
 
 
 def customer_mapping_sql(source: SourceSpec, raw_view: str, columns: list[str]) -> str:

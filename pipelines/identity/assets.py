@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from pipelines import quality, stages
+from pipelines.identity import assign
+from pipelines.ops import lineage
 from pipelines.wiring import stage_asset
 
 identity_assets = stage_asset(
@@ -9,7 +11,13 @@ identity_assets = stage_asset(
     deps=["customer_clusters"],
     description="Stable customer_id per cluster: ids carried over, merges and splits decided.",
     group="identity",
-    kinds={"duckdb"},
-    checks=[(quality.reconciliation, True)],
-    row_count_key="customers",
+    kinds={"duckdb", "parquet"},
+    layer="assignment",
+    checks=[
+        (quality.layer_contract("assignment", "customer_identity"), True),
+        (quality.identity_keys, True),
+        (quality.reconciliation, True),
+    ],
+    lineage=lineage.customer_identity,
+    code=[assign],
 )

@@ -1,36 +1,57 @@
 """Train the shipped Splink model on `staged` and score candidate pairs into `pairs`.
 
 Pure stage logic: takes a DuckDB connection that already holds `staged`, leaves the
-table `pairs` in it. The Dagster asset (pipelines/link/assets.py) does the file I/O.
+tables `pairs` (and `review_pair` candidates) in it. The Dagster asset
+(pipelines/link/assets.py) does the file I/O.
+
+Backends: the records are always prepared in DuckDB (derived columns, projection). With
+`backend="spark"` they are handed to a Spark session (local or a cluster, see
+`pipelines/link/spark.py`), the same Python model is trained there, and the scored pairs
+come back into DuckDB, so everything downstream is backend-neutral.
+
+Model reuse: the trained model is saved as a versioned JSON artefact under
+`model_dir/versions/<profile>/`, where <profile> hashes what training depends on (the
+model's code, the nickname table, the backend, the seed, every matching column's
+completeness and the order of magnitude of the row count). While that profile is
+unchanged the next run loads the saved parameters instead of retraining: the same inputs
+give the same model, and a nightly run on stable sources skips EM.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import logging
 import math
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
+import splink
 from splink import DuckDBAPI, Linker
 from splink.blocking_analysis import count_comparisons_from_blocking_rules
 from splink.blocking_rule_library import CustomRule
 from splink.internals.database_api import DatabaseAPI
 from splink.internals.splink_dataframe import SplinkDataFrame
 
+from pipelines.link import model as model_module
 from pipelines.link.model import (
     DEFAULT_PROBABILITY_TWO_RANDOM_RECORDS_MATCH,
     MATCH_COLUMNS,
+    NICKNAME_COLUMN,
     REQUIRED_COLUMNS,
     LinkModel,
     build_model,
 )
+from pipelines.link.nicknames import NICKNAMES_CSV, nickname_table
 
 logger = logging.getLogger(__name__)
 
 Backend = Literal["duckdb", "spark"]
+BACKENDS: tuple[str, ...] = ("duckdb", "spark")
 
 #: Pairs at or above this probability are written to `pairs`; tuned on FEBRL3/4.
 DEFAULT_THRESHOLD_PROBABILITY = 0.9
@@ -44,41 +65,59 @@ U_SAMPLING_MAX_PAIRS = 1e7
 EM_MAX_PAIRS = 5e6
 # Recall assumed for the deterministic rules when estimating the prior match rate.
 DETERMINISTIC_RECALL = 0.7
+# EM sets m to ~0 for a level it never saw among its matches (a birth date a year off, a
+# different tax id); that would make one disagreeing field an absolute veto. A floor keeps
+# every disagreement finite, so the other fields can still speak.
+M_PROBABILITY_FLOOR = 0.005
+# Completeness is profiled to this step: noise in a few records must not force retraining.
+PROFILE_COMPLETENESS_STEP = 0.05
 
 _INPUT_TABLE = "__link_input"
+_NICKNAMES_TABLE = "__link_nicknames"
 
 
 @dataclass(frozen=True)
 class LinkResult:
-    """What `link` did: counts, the model it trained and where it saved it."""
+    """What `link` did: counts, the model it trained (or reused) and where it saved it."""
 
     n_records: int
     n_pairs: int
     threshold_probability: float
     probability_two_random_records_match: float
     columns_used: tuple[str, ...]
-    training_mode: Literal["trained", "priors"]
+    training_mode: Literal["trained", "priors", "reused"]
+    backend: str = "duckdb"
+    profile_hash: str | None = None
     model_path: Path | None = None
     chart_paths: tuple[Path, ...] = ()
+    comparison_viewer_path: Path | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def make_db_api(con: duckdb.DuckDBPyConnection, backend: Backend = "duckdb") -> DatabaseAPI:
-    """The Splink database API for `backend`, bound to the stage's connection.
+def make_db_api(
+    con: duckdb.DuckDBPyConnection, backend: Backend = "duckdb", spark_master: str | None = None
+) -> DatabaseAPI:
+    """The Splink database API for `backend`.
 
-    Spark is the planned second backend (same model, trained per backend because a
-    saved model holds dialect SQL); only this function and the input hand-over change.
+    DuckDB runs in the stage's own connection; Spark in a session on `spark_master`
+    (default `local[2]`) with Splink's similarity UDF jar on its class path.
     """
     if backend == "duckdb":
         return DuckDBAPI(connection=con)
-    raise NotImplementedError(
-        f"Linkage backend {backend!r} is not implemented yet; use 'duckdb'. "
-        "Spark needs a SparkAPI built from a SparkSession with Splink's similarity jar."
-    )
+    if backend == "spark":
+        from pipelines.link.spark import spark_api
+
+        return spark_api(spark_master)
+    raise ValueError(f"unknown linkage backend {backend!r}; use one of {', '.join(BACKENDS)}")
 
 
 def available_columns(con: duckdb.DuckDBPyConnection, staged: str = "staged") -> list[str]:
     """Matching columns of `staged` that exist and hold at least one non-NULL value."""
+    return list(_completeness(con, staged))
+
+
+def _completeness(con: duckdb.DuckDBPyConnection, staged: str) -> dict[str, float]:
+    """Share of non-NULL values of every populated matching column of `staged`."""
     present = {row[0] for row in con.execute(f"DESCRIBE {_ident(staged)}").fetchall()}
     missing = [c for c in REQUIRED_COLUMNS if c not in present]
     if missing:
@@ -88,10 +127,32 @@ def available_columns(con: duckdb.DuckDBPyConnection, staged: str = "staged") ->
         )
     candidates = [c for c in MATCH_COLUMNS if c in present]
     if not candidates:
-        return []
+        return {}
     counts = ", ".join(f"count({_ident(c)})" for c in candidates)
-    row = con.execute(f"SELECT {counts} FROM {_ident(staged)}").fetchall()[0]  # noqa: S608
-    return [c for c, n in zip(candidates, row, strict=True) if n > 0]
+    row = con.execute(f"SELECT count(*), {counts} FROM {_ident(staged)}").fetchall()[0]  # noqa: S608
+    total = row[0] or 1
+    return {c: n / total for c, n in zip(candidates, row[1:], strict=True) if n > 0}
+
+
+def profile_hash(
+    completeness: dict[str, float], n_records: int, *, backend: str, seed: int
+) -> tuple[str, dict[str, Any]]:
+    """Hash of everything training depends on; equal hashes may share a trained model."""
+    code = hashlib.sha256()
+    for path in (Path(model_module.__file__), Path(__file__), NICKNAMES_CSV):
+        code.update(path.read_bytes())
+    step = PROFILE_COMPLETENESS_STEP
+    profile = {
+        "code": code.hexdigest()[:16],
+        "splink": splink.__version__,
+        "backend": backend,
+        "seed": seed,
+        # powers of two: 1,000 and 1,900 records train alike, 1,000 and 10,000 do not
+        "rows_log2": int(math.log2(max(n_records, 1))),
+        "completeness": {c: round(round(v / step) * step, 2) for c, v in completeness.items()},
+    }
+    digest = hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).hexdigest()[:16]
+    return digest, profile
 
 
 def link(
@@ -102,17 +163,24 @@ def link(
     threshold_probability: float = DEFAULT_THRESHOLD_PROBABILITY,
     model_dir: Path | None = None,
     backend: Backend = "duckdb",
+    spark_master: str | None = None,
+    reuse_model: bool = True,
+    comparison_viewer: bool = False,
 ) -> LinkResult:
-    """Train the model on `staged`, score candidate pairs and create table `pairs`.
+    """Train (or reuse) the model on `staged`, score candidate pairs, create table `pairs`.
 
     `pairs` holds every scored pair with match_probability >= `threshold_probability`
     (record_key_l < record_key_r), with match_weight, match_probability, the gamma_*
     levels and mw_* partial weights, ordered by the two keys. With `model_dir`, the
-    trained model (model.json) and its match-weights chart (.html/.json) are saved.
+    trained model (model.json), its match-weights chart (.html/.json) and, with
+    `comparison_viewer`, Splink's comparison viewer (comparison_viewer.html) are saved.
     """
     if not 0.0 < threshold_probability < 1.0:
         raise ValueError(f"threshold_probability must be in (0, 1), got {threshold_probability}")
-    columns = available_columns(con, staged)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown linkage backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    completeness = _completeness(con, staged)
+    columns = list(completeness)
     n_records = con.execute(f"SELECT count(*) FROM {_ident(staged)}").fetchall()[0][0]  # noqa: S608
     notes: list[str] = []
 
@@ -127,33 +195,60 @@ def link(
             probability_two_random_records_match=DEFAULT_PROBABILITY_TWO_RANDOM_RECORDS_MATCH,
             columns_used=tuple(columns),
             training_mode="priors",
+            backend=backend,
             notes=tuple(notes),
         )
 
     trainable = n_records >= MIN_RECORDS_FOR_TRAINING
-    model = build_model(columns, use_term_frequencies=trainable)
-    select_cols = ", ".join(_ident(c) for c in (*REQUIRED_COLUMNS, *model.columns))
-    # Splink copies every input column through its pipeline; hand it only what it uses.
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_INPUT_TABLE} AS "  # noqa: S608
-        f"SELECT {select_cols} FROM {_ident(staged)} ORDER BY record_key"
+    model = build_model(columns, use_term_frequencies=trainable, dialect=backend)
+    digest, profile = profile_hash(completeness, n_records, backend=backend, seed=seed)
+    _create_input(con, staged, model)
+    version_dir = Path(model_dir) / "versions" / digest if model_dir is not None else None
+    saved = version_dir / "model.json" if version_dir is not None else None
+    reuse = bool(reuse_model and trainable and saved is not None and saved.exists())
+
+    db_api = make_db_api(con, backend, spark_master)
+    if backend == "duckdb":
+        input_sdf = db_api.register(_INPUT_TABLE, dataset_display_name="staged")
+    else:
+        # Spark gets the prepared records as Arrow; the session never sees DuckDB.
+        arrow = con.execute(f"SELECT * FROM {_INPUT_TABLE}").to_arrow_table()  # noqa: S608
+        input_sdf = db_api.register(arrow.to_pandas(), dataset_display_name="staged")
+    linker = Linker(
+        input_sdf, str(saved) if reuse else model.settings, log_level=logging.WARNING
     )
-    db_api = make_db_api(con, backend)
-    input_sdf = db_api.register(_INPUT_TABLE, dataset_display_name="staged")
-    linker = Linker(input_sdf, model.settings, log_level=logging.WARNING)
+    viewer_path: Path | None = None
     try:
-        mode = _train(linker, input_sdf, model, n_records=n_records, seed=seed, notes=notes)
+        if reuse:
+            mode: Literal["trained", "priors", "reused"] = "reused"
+            notes.append(f"model reused: input profile {digest} unchanged since it was trained")
+        else:
+            mode = _train(linker, input_sdf, model, n_records=n_records, seed=seed, notes=notes)
         for col in model.tf_columns:
             linker.table_management.compute_tf_table(col)
         predictions = linker.inference.predict(
             threshold_match_probability=threshold_probability, warning_mode="never"
         )
-        _create_pairs(con, predictions.physical_name)
-        model_path, chart_paths = _save_model(linker, model_dir)
+        if backend == "duckdb":
+            _create_pairs(con, predictions.physical_name)
+        else:
+            con.register("__link_predictions", predictions.as_pandas_dataframe())
+            _create_pairs(con, "__link_predictions")
+            con.unregister("__link_predictions")
+        model_path, chart_paths = _save_model(
+            linker, model_dir, version_dir, profile, mode, seed, notes
+        )
+        if comparison_viewer and model_dir is not None:
+            viewer_path = Path(model_dir) / "comparison_viewer.html"
+            # Every JavaScript library is inlined by Splink: the file opens offline.
+            linker.visualisations.comparison_viewer_dashboard(
+                predictions, str(viewer_path), overwrite=True, num_example_rows=2
+            )
         prior = linker._settings_obj._probability_two_random_records_match
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
         con.execute(f"DROP TABLE IF EXISTS {_INPUT_TABLE}")
+        con.execute(f"DROP TABLE IF EXISTS {_NICKNAMES_TABLE}")
 
     n_pairs = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
     return LinkResult(
@@ -163,9 +258,33 @@ def link(
         probability_two_random_records_match=prior,
         columns_used=model.columns,
         training_mode=mode,
+        backend=backend,
+        profile_hash=digest,
         model_path=model_path,
         chart_paths=chart_paths,
+        comparison_viewer_path=viewer_path,
         notes=tuple(notes),
+    )
+
+
+def _create_input(con: duckdb.DuckDBPyConnection, staged: str, model: LinkModel) -> None:
+    """The records Splink sees: only the columns the model uses, plus derived ones."""
+    select = [f"s.{_ident(c)}" for c in (*REQUIRED_COLUMNS, *model.columns)]
+    joins = ""
+    if NICKNAME_COLUMN in model.derived_columns:
+        con.register("__nick_arrow", nickname_table())
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_NICKNAMES_TABLE} AS SELECT * FROM __nick_arrow"  # noqa: S608
+        )
+        con.unregister("__nick_arrow")
+        # A name without a nickname group is its own group, so the level never fires on
+        # two NULLs and "maria" still equals "maria".
+        select.append(f"coalesce(n.group_key, s.given_name_key) AS {NICKNAME_COLUMN}")
+        joins = f"LEFT JOIN {_NICKNAMES_TABLE} n ON n.name_key = s.given_name_key"
+    # Splink copies every input column through its pipeline; hand it only what it uses.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_INPUT_TABLE} AS "  # noqa: S608
+        f"SELECT {', '.join(select)} FROM {_ident(staged)} s {joins} ORDER BY s.record_key"
     )
 
 
@@ -219,7 +338,30 @@ def _train(
             )
         except Exception as exc:  # noqa: BLE001 - any EM failure must leave the priors usable
             notes.append(f"EM failed on a training rule, priors kept: {exc}")
+    floored = floor_m_probabilities(linker)
+    if floored:
+        notes.append(f"m floored at {M_PROBABILITY_FLOOR} on {floored} level(s)")
     return "trained"
+
+
+def floor_m_probabilities(linker: Linker, floor: float = M_PROBABILITY_FLOOR) -> int:
+    """Raise every trained m below `floor` to it and renormalise each comparison.
+
+    Returns how many levels were raised.
+    """
+    raised = 0
+    for comparison in linker._settings_obj.comparisons:
+        levels = [lvl for lvl in comparison.comparison_levels if not lvl.is_null_level]
+        ms = [lvl.m_probability or 0.0 for lvl in levels]
+        low = [m < floor for m in ms]
+        if not any(low):
+            continue
+        raised += sum(low)
+        bumped = [max(m, floor) for m in ms]
+        total = sum(bumped)
+        for lvl, m in zip(levels, bumped, strict=True):
+            lvl.m_probability = m / total
+    return raised
 
 
 def _count_pairs(input_sdf: SplinkDataFrame, rule: CustomRule) -> int:
@@ -242,7 +384,15 @@ def _create_pairs(con: duckdb.DuckDBPyConnection, predictions: str) -> None:
         keep.append("match_key")
     select = ", ".join(_ident(c) for c in keep)
     # The party guard is already in every blocking rule; filtering again makes the
-    # person/company separation independent of the rule list.
+    # person/company separation independent of the rule list. Backends disagree on the
+    # numeric types (Spark's match_key is a string); cast to one contract.
+    casts = {"match_weight": "DOUBLE", "match_probability": "DOUBLE", "match_key": "VARCHAR"}
+    select = ", ".join(
+        f"CAST({_ident(c)} AS {casts[c]}) AS {_ident(c)}"
+        if c in casts
+        else (f"CAST({_ident(c)} AS DOUBLE) AS {_ident(c)}" if c.startswith("mw_") else _ident(c))
+        for c in keep
+    )
     con.execute(
         f"CREATE OR REPLACE TABLE pairs AS SELECT {select} FROM {predictions} "  # noqa: S608
         "WHERE party_type_l = party_type_r ORDER BY record_key_l, record_key_r"
@@ -256,20 +406,56 @@ def _create_empty_pairs(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _save_model(linker: Linker, model_dir: Path | None) -> tuple[Path | None, tuple[Path, ...]]:
-    if model_dir is None:
+def _save_model(
+    linker: Linker,
+    model_dir: Path | None,
+    version_dir: Path | None,
+    profile: dict[str, Any],
+    mode: str,
+    seed: int,
+    notes: list[str],
+) -> tuple[Path | None, tuple[Path, ...]]:
+    """Save model.json + match-weight chart in the version folder and as the current model.
+
+    `model_dir/model.json` is always the model this run scored with; the version folder
+    (`model_dir/versions/<profile>/`) keeps one model per input profile, with
+    `training.json` saying when, on what and how it was trained.
+    """
+    if model_dir is None or version_dir is None:
         return None, ()
     model_dir = Path(model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    model_path = model_dir / "model.json"
-    linker.misc.save_model_to_json(str(model_path), overwrite=True)
-    chart = linker.visualisations.match_weights_chart()
-    html_path = model_dir / "match_weights.html"
-    # Inline the chart libraries: the chart is opened from run artefacts, often offline.
-    html_path.write_text(chart.to_html(inline=True), encoding="utf-8")
-    json_path = model_dir / "match_weights.json"
-    json_path.write_text(json.dumps(chart.chart_dict, indent=2, default=str), encoding="utf-8")
-    return model_path, (html_path, json_path)
+    version_dir.mkdir(parents=True, exist_ok=True)
+    if mode != "reused":
+        linker.misc.save_model_to_json(str(version_dir / "model.json"), overwrite=True)
+        chart = linker.visualisations.match_weights_chart()
+        # Inline the chart libraries: the chart is opened from run artefacts, often offline.
+        (version_dir / "match_weights.html").write_text(
+            chart.to_html(inline=True), encoding="utf-8"
+        )
+        (version_dir / "match_weights.json").write_text(
+            json.dumps(chart.chart_dict, indent=2, default=str), encoding="utf-8"
+        )
+        (version_dir / "training.json").write_text(
+            json.dumps(
+                {
+                    "profile": profile,
+                    "training_mode": mode,
+                    "seed": seed,
+                    "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "notes": notes,
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+    current = []
+    for name in ("model.json", "match_weights.html", "match_weights.json", "training.json"):
+        if (version_dir / name).exists():
+            shutil.copyfile(version_dir / name, model_dir / name)
+            current.append(model_dir / name)
+    (model_dir / "version.txt").write_text(version_dir.name + "\n", encoding="utf-8")
+    charts = tuple(p for p in current if p.name.startswith("match_weights"))
+    return model_dir / "model.json", charts
 
 
 def _ident(name: str) -> str:

@@ -17,6 +17,7 @@ the priors are the model.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from splink import SettingsCreator
@@ -26,6 +27,9 @@ from splink.comparison_library import CustomComparison
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 DIALECT = "duckdb"
+# The backend the model is being built for (set by `build_model`): a few function names
+# differ between DuckDB and Splink's Spark UDFs.
+_TARGET_DIALECT: ContextVar[str] = ContextVar("target_dialect", default=DIALECT)
 
 #: Columns of `staged` the model can use (see docs/architecture.md).
 MATCH_COLUMNS: tuple[str, ...] = (
@@ -52,6 +56,10 @@ SAME_PARTY = "l.party_type = r.party_type"
 
 DEFAULT_PROBABILITY_TWO_RANDOM_RECORDS_MATCH = 1e-4
 
+#: Derived by linkage from `given_name_key` and pipelines/link/nicknames.csv: the name's
+#: nickname group (or the name itself when it has none).
+NICKNAME_COLUMN = "given_name_group"
+
 
 @dataclass(frozen=True)
 class _Level:
@@ -64,7 +72,12 @@ class _Level:
     def creator(self, use_tf: bool) -> CustomLevel | ElseLevel:
         if self.sql == "ELSE":
             return ElseLevel().configure(m_probability=self.m, u_probability=self.u)
-        level = CustomLevel(self.sql, self.label, base_dialect_str=DIALECT).configure(
+        sql = self.sql
+        if _TARGET_DIALECT.get() == "spark":
+            # sqlglot cannot know Splink's Spark UDF names (from the similarity jar);
+            # everything else in these levels it translates from DuckDB SQL itself.
+            sql = sql.replace("jaro_winkler_similarity(", "jaro_winkler(")
+        level = CustomLevel(sql, self.label, base_dialect_str=DIALECT).configure(
             m_probability=self.m, u_probability=self.u
         )
         if use_tf and self.tf_column is not None:
@@ -119,6 +132,38 @@ def _person_name(col: str, other: str, use_tf: bool) -> CustomComparison:
                 f"{col} matches the other record's {other} (swapped)",
                 0.03,
                 0.0002,
+            )
+        )
+        # "José Ángel | García Rubio" vs "José | Ángel García Rubio": one person, the
+        # boundary between given and family names drawn elsewhere by another system.
+        whole_l = "concat_ws(' ', given_name_key_l, family_name_key_l)"
+        whole_r = "concat_ws(' ', given_name_key_r, family_name_key_r)"
+        levels.append(
+            _Level(
+                f"{whole_l} = {whole_r}",
+                "Same whole name, split differently",
+                0.02,
+                0.0001,
+            )
+        )
+    if col == "given_name_key":
+        # Nickname groups come from pipelines/link/nicknames.csv (linkage.py derives the
+        # column): Pepe ~ José, Bill ~ William, Maite ~ María Teresa.
+        levels.append(
+            _Level(
+                f"{NICKNAME_COLUMN}_l = {NICKNAME_COLUMN}_r",
+                "Same name by nickname",
+                0.04,
+                0.0005,
+            )
+        )
+        # Compound given names shortened to their first part (Juan Carlos -> Juan).
+        levels.append(
+            _Level(
+                f"split_part({col}_l, ' ', 1) = split_part({col}_r, ' ', 1)",
+                "Same first given name",
+                0.03,
+                0.002,
             )
         )
     levels += [
@@ -184,9 +229,10 @@ def _email(use_tf: bool) -> CustomComparison:
 def _phone(use_tf: bool) -> CustomComparison:
     col = "phone"
     # E.164 numbers of one subscriber still differ in country-code/trunk prefixes
-    # between systems; the last nine digits are the subscriber number.
-    last9_l = f"right(regexp_replace({col}_l, '[^0-9]', '', 'g'), 9)"
-    last9_r = f"right(regexp_replace({col}_r, '[^0-9]', '', 'g'), 9)"
+    # between systems; the last nine digits are the subscriber number (cleansing leaves
+    # only "+" and digits, so no digit filter is needed).
+    last9_l = f"right({col}_l, 9)"
+    last9_r = f"right({col}_r, 9)"
     levels = [
         # Shared numbers (switchboards, family landlines) are common: tf-adjust them.
         _Level(f"{col}_l = {col}_r", "Exact match on phone", 0.80, 0.0005, tf_column=col),
@@ -331,6 +377,8 @@ _PREDICTION_RULES: tuple[_Rule, ...] = (
     _same("full_name_key"),
     _and(_same(_DOB), _prefix(_F, 1)),
     _and(_same(_DOB), _prefix(_G, 1)),
+    # nicknames: "Pepe Quintana" / "José Quintana"
+    _same(NICKNAME_COLUMN, _F),
     # names entered the wrong way round *and* mistyped: swap-aware initials
     _and(_same(_DOB), _prefix(_G, 1, _F)),
     _and(_same(_DOB), _prefix(_F, 1, _G)),
@@ -382,6 +430,8 @@ class LinkModel:
     deterministic_rules: list[BlockingRuleCreator] = field(default_factory=list)
     em_rules: list[CustomRule] = field(default_factory=list)
     use_term_frequencies: bool = True
+    #: Columns linkage derives before Splink sees the records (not in `staged`).
+    derived_columns: tuple[str, ...] = ()
 
     @property
     def tf_columns(self) -> list[str]:
@@ -397,8 +447,12 @@ def build_model(
     *,
     use_term_frequencies: bool = True,
     probability_two_random_records_match: float = DEFAULT_PROBABILITY_TWO_RANDOM_RECORDS_MATCH,
+    dialect: str = DIALECT,
 ) -> LinkModel:
     """Build the model for the populated canonical columns `available_columns`.
+
+    `dialect` is the backend it will run on (`duckdb` or `spark`); the model is the same,
+    only function names Splink cannot translate differ.
 
     `use_term_frequencies=False` drops tf adjustments: on a few dozen records a value's
     frequency says nothing about the population and would swamp the priors.
@@ -410,7 +464,8 @@ def build_model(
             f"{', '.join(MATCH_COLUMNS)} populated; nothing to link on. "
             "Check the source field mappings in sources.yaml."
         )
-    prediction_rules = [_rule(sql) for sql in _pick(_PREDICTION_RULES, avail)]
+    derived = (NICKNAME_COLUMN,) if "given_name_key" in avail else ()
+    prediction_rules = [_rule(sql) for sql in _pick(_PREDICTION_RULES, avail | set(derived))]
     if not prediction_rules:
         # Single odd columns (e.g. only city_key) still need candidate pairs; block on
         # the exact value of each available column.
@@ -420,10 +475,15 @@ def build_model(
         picked = _pick(group, avail)
         if picked:
             em_rules.append(_rule(picked[0]))
+    token = _TARGET_DIALECT.set(dialect)
+    try:
+        comparisons = list(_comparisons(avail, use_term_frequencies))
+    finally:
+        _TARGET_DIALECT.reset(token)
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="record_key",
-        comparisons=list(_comparisons(avail, use_term_frequencies)),
+        comparisons=comparisons,
         blocking_rules_to_generate_predictions=list(prediction_rules),
         probability_two_random_records_match=probability_two_random_records_match,
         retain_matching_columns=True,
@@ -438,11 +498,13 @@ def build_model(
         deterministic_rules=[_rule(sql) for sql in _pick(_DETERMINISTIC_RULES, avail)],
         em_rules=em_rules,
         use_term_frequencies=use_term_frequencies,
+        derived_columns=derived,
     )
 
 
 __all__ = [
     "DEFAULT_PROBABILITY_TWO_RANDOM_RECORDS_MATCH",
+    "NICKNAME_COLUMN",
     "MATCH_COLUMNS",
     "REQUIRED_COLUMNS",
     "LinkModel",

@@ -16,6 +16,7 @@ from duckdb_engine import Dialect as DuckDBDialect
 
 import models
 from pipelines.golden.history import build_history
+from pipelines.marts.kpi_monthly import build_kpi_monthly
 from pipelines.publish.store import TableLoad, read_tables
 from pipelines.workarea import WorkArea
 from sources.registry import CANONICAL_FIELDS
@@ -26,6 +27,9 @@ PREVIOUS_TABLES = (
     "core.customer_id_redirect",
     "core.steward_decision",
     "core.customer_history",
+    # History for marts.kpi_monthly: what past syncs measured cannot be recomputed.
+    "audit.sync_run",
+    "audit.data_quality",
 )
 # The golden record carries every canonical field.
 GOLDEN_ATTRIBUTES = CANONICAL_FIELDS
@@ -45,6 +49,26 @@ PUBLISHED: tuple[tuple[str, str], ...] = (
     ("audit.check_result", "append"),
     ("audit.data_quality", "append"),
     ("marts.customer_360", "replace"),
+    ("marts.kpi_monthly", "replace"),
+)
+# audit.data_quality fields: (field, value as the source supplied it in `mapped` m, usable value
+# after cleansing in `staged` s). Completeness = usable / staged records; validity = supplied
+# values that survived cleansing / supplied values.
+QUALITY_FIELDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "name",
+        "coalesce(m.given_name, m.family_name, m.full_name, m.company_name)",
+        "coalesce(s.given_name, s.family_name, s.full_name, s.company_name)",
+    ),
+    ("email", "m.email", "s.email"),
+    ("phone", "m.phone", "s.phone"),
+    ("address_line1", "m.address_line1", "s.address_line1"),
+    ("postcode", "m.postcode", "s.postcode"),
+    ("city", "m.city", "s.city"),
+    ("country", "m.country", "s.country"),
+    ("birth_date", "m.birth_date", "s.birth_date"),
+    # A tax id whose control character is wrong is kept for matching but is not valid.
+    ("tax_id", "m.tax_id", "CASE WHEN s.tax_id_valid IS NOT FALSE THEN s.tax_id END"),
 )
 
 
@@ -249,19 +273,6 @@ def build_publish_tables(
         LEFT JOIN a USING (source_system) LEFT JOIN unmapped u USING (source_system)
         ORDER BY m.source_system;
 
-        CREATE OR REPLACE TABLE new.audit__data_quality AS
-        SELECT $run AS run_id, source_system, field,
-               avg(CASE WHEN has_value THEN 1.0 ELSE 0.0 END) AS completeness,
-               count(*) AS records, NULL AS note
-        FROM (UNPIVOT (SELECT source_system,
-                          given_name IS NOT NULL OR company_name IS NOT NULL AS name,
-                          email IS NOT NULL AS email, phone IS NOT NULL AS phone,
-                          address_line1 IS NOT NULL AS address_line1,
-                          postcode IS NOT NULL AS postcode, birth_date IS NOT NULL AS birth_date,
-                          tax_id IS NOT NULL AS tax_id FROM staged)
-              ON COLUMNS(* EXCLUDE (source_system)) INTO NAME field VALUE has_value)
-        GROUP BY ALL ORDER BY source_system, field;
-
         CREATE OR REPLACE TABLE new.audit__check_result AS
         SELECT $run AS run_id, check_name, asset, passed, severity, detail, $now AS checked_at
         FROM check_results;
@@ -295,6 +306,53 @@ def build_publish_tables(
         params,
     )
     con.unregister("run_summary")
+    build_data_quality(con, run_id)
+    _run_sql(
+        con,
+        """
+        CREATE OR REPLACE VIEW sync_history AS
+        SELECT run_id, published_at, duplicate_rate FROM audit.sync_run
+        WHERE run_id NOT IN (SELECT run_id FROM new.audit__sync_run)
+        UNION ALL SELECT run_id, published_at, duplicate_rate FROM new.audit__sync_run;
+        CREATE OR REPLACE VIEW quality_history AS
+        SELECT run_id, records, completeness, validity FROM audit.data_quality
+        WHERE run_id NOT IN (SELECT run_id FROM new.audit__data_quality)
+        UNION ALL SELECT run_id, records, completeness, validity FROM new.audit__data_quality
+        """,
+        {},
+    )
+    build_kpi_monthly(
+        con,
+        sync_runs="sync_history",
+        data_quality="quality_history",
+        target="new.marts__kpi_monthly",
+    )
+
+
+def build_data_quality(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """`new.audit__data_quality`: completeness and validity per source and field."""
+    per_field = "\n        UNION ALL\n".join(
+        f"""
+        SELECT s.source_system, '{field}' AS field,
+               nullif(trim(CAST({supplied} AS VARCHAR)), '') IS NOT NULL AS supplied,
+               {usable} IS NOT NULL AS usable
+        FROM staged s JOIN mapped m USING (source_system, source_row_number)"""  # noqa: S608
+        for field, supplied, usable in QUALITY_FIELDS
+    )
+    # Field names and expressions are constants above; the run id is bound.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE new.audit__data_quality AS
+        SELECT $run AS run_id, source_system, field,
+               avg(CASE WHEN usable THEN 1.0 ELSE 0.0 END)::DOUBLE AS completeness,
+               (count(*) FILTER (WHERE supplied AND usable)
+                / nullif(count(*) FILTER (WHERE supplied), 0))::DOUBLE AS validity,
+               CAST(count(*) FILTER (WHERE supplied) AS INTEGER) AS values_supplied,
+               CAST(count(*) AS INTEGER) AS records, NULL::VARCHAR AS note
+        FROM ({per_field}) GROUP BY ALL ORDER BY source_system, field
+        """,  # noqa: S608
+        {"run": run_id},
+    )
 
 
 def table_loads(con: duckdb.DuckDBPyConnection, work: WorkArea) -> list[TableLoad]:

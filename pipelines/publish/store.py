@@ -258,7 +258,9 @@ def _csv_batches(path: Path, columns: list[str]) -> Iterator[bytes]:
     options = pacsv.WriteOptions(include_header=False)
     for batch in parquet.iter_batches(batch_size=50_000, columns=columns):
         # JSON columns arrive as an Arrow extension type the CSV writer does not know.
-        arrays = [a.storage if isinstance(a.type, pa.ExtensionType) else a for a in batch.columns]
+        arrays = [
+            a.storage if isinstance(a.type, pa.BaseExtensionType) else a for a in batch.columns
+        ]
         buffer = io.BytesIO()
         pacsv.write_csv(pa.RecordBatch.from_arrays(arrays, names=columns), buffer, options)
         yield buffer.getvalue()

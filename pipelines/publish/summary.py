@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
+import duckdb
 import sqlalchemy as sa
 
 from pipelines.publish.store import duckdb_path, is_duckdb
@@ -17,10 +21,9 @@ COUNTED_TABLES = (
 )
 
 
-def _query(url: str, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+def query_store(url: str, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+    """Rows of `sql` on the store, read-only on DuckDB (`$name` parameters on both backends)."""
     if is_duckdb(url):
-        import duckdb
-
         con = duckdb.connect(str(duckdb_path(url)), read_only=True)
         try:
             return con.execute(sql, params or {}).fetchall()
@@ -34,36 +37,39 @@ def _query(url: str, sql: str, params: dict[str, Any] | None = None) -> list[tup
         engine.dispose()
 
 
-def store_figures(url: str, run_id: str) -> dict[str, Any]:
+def _figures(
+    query: Callable[[str, dict[str, Any] | None], list[tuple]],
+    relation: Callable[[str], str],
+    run_id: str,
+) -> dict[str, Any]:
+    """The summary figures of `run_id`; `relation('audit.sync_run')` names where rows are."""
     params = {"run": run_id}
-    per_source = _query(
-        url,
-        "SELECT source_system, records_read, records_staged, records_quarantined "
-        "FROM audit.source_run WHERE run_id = $run ORDER BY source_system",
+    # Only relation names chosen by code are formatted into the SQL; values are bound.
+    per_source = query(
+        "SELECT source_system, records_read, records_staged, records_quarantined "  # noqa: S608
+        f"FROM {relation('audit.source_run')} WHERE run_id = $run ORDER BY source_system",
         params,
     )
-    run = _query(
-        url,
-        "SELECT records_extracted, records_linked, records_quarantined, customers, "
+    run = query(
+        "SELECT records_extracted, records_linked, records_quarantined, customers, "  # noqa: S608
         "customers_created, customers_merged, customers_split, duplicate_rate "
-        "FROM audit.sync_run WHERE run_id = $run",
+        f"FROM {relation('audit.sync_run')} WHERE run_id = $run",
         params,
     )
-    reasons = _query(
-        url,
-        "SELECT reason_code, count(*) FROM audit.quarantined_record WHERE run_id = $run "
-        "GROUP BY 1 ORDER BY 2 DESC, 1",
+    reasons = query(
+        f"SELECT reason_code, count(*) FROM {relation('audit.quarantined_record')} "  # noqa: S608
+        "WHERE run_id = $run GROUP BY 1 ORDER BY 2 DESC, 1",
         params,
     )
-    checks = _query(
-        url,
-        "SELECT check_name, passed, severity FROM audit.check_result WHERE run_id = $run "
-        "ORDER BY check_name",
+    checks = query(
+        f"SELECT check_name, passed, severity FROM {relation('audit.check_result')} "  # noqa: S608
+        "WHERE run_id = $run ORDER BY check_name",
         params,
     )
     table_rows = {}
     for table in COUNTED_TABLES:
-        table_rows[table] = _query(url, f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608
+        count_sql = f"SELECT count(*) FROM {relation(table)}"  # noqa: S608
+        table_rows[table] = int(query(count_sql, None)[0][0])
     keys = (
         "records_extracted",
         "records_linked",
@@ -84,6 +90,40 @@ def store_figures(url: str, run_id: str) -> dict[str, Any]:
         "checks": [{"check": c, "passed": bool(p), "severity": s} for c, p, s in checks],
         "table_rows": table_rows,
     }
+
+
+def store_figures(url: str, run_id: str) -> dict[str, Any]:
+    """The run's figures read back from the store after publish."""
+    return _figures(lambda sql, params: query_store(url, sql, params), str, run_id)
+
+
+def new_rows_relation(table: str) -> str:
+    """Where the publish's work connection holds the rows it is about to write."""
+    return "new." + table.replace(".", "__")
+
+
+def attach_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    """Compute the summary from the rows the publish is about to write and store it in
+    audit.sync_run.summary (merged with what is there), so the store holds the same figures
+    as the Dagster run. Called from the publish's `verify` hook."""
+
+    def query(sql: str, params: dict[str, Any] | None) -> list[tuple]:
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+        return con.execute(sql, used).fetchall()
+
+    figures = _figures(query, new_rows_relation, run_id)
+    sync_run = new_rows_relation("audit.sync_run")
+    stored = {k: v for k, v in figures.items() if k != "run_id"}
+    con.execute(
+        f"UPDATE {sync_run} SET summary = json_merge_patch(coalesce(summary, '{{}}'::JSON), "  # noqa: S608
+        "?::JSON) WHERE run_id = ?",
+        [json.dumps(stored, default=_json_default), run_id],
+    )
+    return figures
+
+
+def _json_default(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else str(value)
 
 
 def run_summary_markdown(figures: dict[str, Any], duration_s: float | None = None) -> str:

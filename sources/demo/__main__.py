@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from sources.demo.generator import generate
+from sources.demo.servers import load_targets, parse_targets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +21,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=2000,
                         help="number of real customers (default: 2000)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    parser.add_argument(
+        "--target-url", action="append", default=[], metavar="[SYSTEM=]URL",
+        help="also load the SQL systems into a database server: crm=URL, billing=URL, or a "
+        "bare URL for both (postgresql+psycopg://..., mysql+pymysql://...); repeatable",
+    )
+    parser.add_argument("--target-schema", default="demo",
+                        help="schema (PostgreSQL) or database (MariaDB) to load into "
+                        "(default: demo)")
     args = parser.parse_args(argv)
+    try:
+        targets = parse_targets(args.target_url)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     started = time.perf_counter()
     counts = generate(args.out, customers=args.customers, seed=args.seed)
@@ -29,6 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, n in counts.items():
         print(f"{name:<{width}}  {n:>10,}")
     print(f"wrote {args.out} in {elapsed:.1f}s")
+    if targets:
+        started = time.perf_counter()
+        loaded = load_targets(args.out, targets, args.target_schema)
+        for name, n in loaded.items():
+            print(f"{name:<{width}}  {n:>10,}  -> {targets[name.split('.')[0]].split('@')[-1]}")
+        print(f"loaded into {len(set(targets.values()))} server(s) in "
+              f"{time.perf_counter() - started:.1f}s")
     return 0
 
 

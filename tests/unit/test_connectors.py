@@ -55,3 +55,105 @@ def test_parquet_and_sqlite(tmp_path: Path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SourceReadError, match="not found; check 'path'"):
         read_location(source="s", kind="parquet", path=str(tmp_path / "none.parquet"))
+
+
+def test_csv_encoding_auto_falls_back_to_cp1252_with_a_note(tmp_path: Path) -> None:
+    from sources.connectors import open_location
+
+    path = tmp_path / "c.csv"
+    # "€" exists in cp1252 (0x80) but not in latin-1's printable range: cp1252 is detected.
+    path.write_bytes("id,name\n1,Núñez 5€\n".encode("cp1252"))
+    stream = open_location(source="s", kind="csv", path=str(path), encoding="auto")
+    table = pa.Table.from_batches(list(stream.batches), schema=stream.schema)
+    assert table.column("name").to_pylist() == ["Núñez 5€"]
+    assert any("not valid UTF-8" in n and "cp1252" in n for n in stream.notes)
+    utf8 = tmp_path / "u.csv"
+    utf8.write_text("id,name\n1,Núñez\n", encoding="utf-8")
+    stream = open_location(source="s", kind="csv", path=str(utf8), encoding="auto")
+    assert list(stream.batches)[0].column(1).to_pylist() == ["Núñez"]
+    assert not [n for n in stream.notes if "encoding" in n]
+
+
+def test_csv_delimiter_detected_and_quoting_options(tmp_path: Path) -> None:
+    tabbed = tmp_path / "t.csv"
+    tabbed.write_text("id\tname\tcity\n1\tAna\tVigo\n2\tLuis\tLeón\n")
+    table = read_location(source="s", kind="csv", path=str(tabbed))
+    assert table.column_names == ["id", "name", "city"]
+    single = tmp_path / "q.csv"
+    single.write_text("id|name\n1|'Peña | S.L.'\n")
+    table = read_location(source="s", kind="csv", path=str(single), delimiter="|", quoting="'")
+    assert table.column("name").to_pylist() == ["Peña | S.L."]
+    unquoted = tmp_path / "n.csv"
+    unquoted.write_text('id;name\n1;"Ana\n')
+    table = read_location(source="s", kind="csv", path=str(unquoted), delimiter=";",
+                          quoting="none")
+    assert table.column("name").to_pylist() == ['"Ana']
+
+
+def test_csv_malformed_rows_are_kept_with_their_text(tmp_path: Path) -> None:
+    from sources.connectors import MALFORMED_COLUMN
+
+    path = tmp_path / "c.csv"
+    path.write_text("id;name;cp\n1;Ana;08001\n2;Luis\n3;Eva;28001;extra\n4;Noa;01001\n")
+    table = read_location(source="s", kind="csv", path=str(path), delimiter=";")
+    assert table.num_rows == 4  # every line is extracted: two good, two malformed
+    rows = table.to_pylist()
+    good = [r for r in rows if r[MALFORMED_COLUMN] is None]
+    bad = [r for r in rows if r[MALFORMED_COLUMN] is not None]
+    assert [r["id"] for r in good] == ["1", "4"]
+    assert sorted(r[MALFORMED_COLUMN] for r in bad) == ["2;Luis", "3;Eva;28001;extra"]
+    assert all(r["id"] is None and r["name"] is None for r in bad)
+
+
+def test_streams_are_batched_and_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sources.connectors as connectors
+
+    monkeypatch.setattr(connectors, "BATCH_ROWS", 1000)
+    lines = tmp_path / "big.jsonl"
+    lines.write_text("".join(json.dumps({"id": i, "v": f"x{i}"}) + "\n" for i in range(3500)))
+    stream = connectors.open_location(source="s", kind="json", path=str(lines))
+    sizes = [b.num_rows for b in stream.batches]
+    assert sizes == [1000, 1000, 1000, 500]
+    con = sqlite3.connect(tmp_path / "db.sqlite")
+    con.execute("CREATE TABLE t (id INTEGER, amount REAL, at TEXT, blob_col BLOB)")
+    con.executemany(
+        "INSERT INTO t VALUES (?, ?, ?, ?)", [(i, i / 2, "2026-01-01", None) for i in range(2500)]
+    )
+    con.commit()
+    con.close()
+    stream = connectors.open_location(
+        source="s", kind="sql", url=f"sqlite:///{tmp_path / 'db.sqlite'}", table="t"
+    )
+    batches = list(stream.batches)
+    assert [b.num_rows for b in batches] == [1000, 1000, 500]
+    assert batches[0].to_pylist()[1] == {"id": "1", "amount": "0.5", "at": "2026-01-01",
+                                         "blob_col": None}
+    assert all(f.type == pa.string() for f in batches[0].schema)
+
+
+def test_json_pages_and_parquet_files_with_different_columns(tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "page-1.json").write_text(
+        json.dumps({"items": [{"id": 1, "ok": True}], "next": "page-2.json"}, indent=2)
+    )
+    (pages / "page-2.json").write_text(json.dumps({"items": [{"id": 2, "new": 1.5}]}))
+    table = read_location(source="s", kind="json", path=str(pages / "page-*.json"))
+    assert table.to_pylist() == [
+        {"id": "1", "ok": "True", "new": None},
+        {"id": "2", "ok": None, "new": "1.5"},
+    ]
+    pq.write_table(pa.table({"id": [1], "a": ["x"]}), tmp_path / "p1.parquet")
+    pq.write_table(pa.table({"id": [2], "b": [3.5]}), tmp_path / "p2.parquet")
+    table = read_location(source="s", kind="parquet", path=str(tmp_path / "p*.parquet"))
+    assert table.to_pylist() == [
+        {"id": "1", "a": "x", "b": None},
+        {"id": "2", "a": None, "b": "3.5"},
+    ]
+
+
+def test_bad_json_line_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": 1}\n{"id": \n')
+    with pytest.raises(SourceReadError, match=r"t.jsonl line 2 is not valid JSON"):
+        read_location(source="s", kind="json", path=str(path))

@@ -332,3 +332,27 @@ def test_counts_match_what_was_written(demo: tuple[Path, dict[str, int]]) -> Non
 def test_too_few_customers_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least"):
         generate(tmp_path / "tiny", customers=5)
+
+
+def test_target_urls_for_the_sql_systems() -> None:
+    from sources.demo.servers import parse_targets
+
+    pg = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    my = "mysql+pymysql://root@127.0.0.1:3306/test"
+    assert parse_targets([f"crm={pg}", f"billing={my}"]) == {"crm": pg, "billing": my}
+    assert parse_targets([pg]) == {"crm": pg, "billing": pg}
+    with pytest.raises(ValueError, match="crm=URL"):
+        parse_targets(["crm=nonsense"])
+
+
+def test_servers_registry_variant_matches_the_demo_registry(monkeypatch) -> None:
+    from sources.registry import load_registry
+
+    demo = load_registry(REGISTRY, env={})
+    servers = load_registry(REGISTRY.with_name("sources.servers.yaml"), env={})
+    assert [s.name for s in servers.sources] == [s.name for s in demo.sources]
+    for a, b in zip(demo.sources, servers.sources, strict=True):
+        assert a.fields == b.fields and a.primary_key == b.primary_key
+    assert servers.get("crm").dialect == "postgres"
+    assert servers.get("billing").dialect == "mysql"
+    assert servers.get("billing").read("invoices").table == "demo.invoices"

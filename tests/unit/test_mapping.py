@@ -105,3 +105,34 @@ def test_missing_mapped_column_is_schema_drift(tmp_path: Path) -> None:
     with pytest.raises(SchemaDriftError, match=r"source 'crm': mapped column\(s\) \['mail'\]"):
         extract_source(source, WorkArea(tmp_path / "w"), dt.datetime(2026, 1, 1))
     assert pa  # pyarrow imported for parity with the other connector tests
+
+
+def test_malformed_csv_rows_are_extracted_and_quarantined(tmp_path: Path) -> None:
+    from pipelines.cleanse.cleanse import cleanse
+
+    data = tmp_path / "c.csv"
+    data.write_text("id;first;mail\n1;Ana;ana@x.es\n2;Luis\n3;Eva;eva@x.es\n")
+    registry_path = tmp_path / "sources.yaml"
+    registry_path.write_text(
+        f"sources:\n  - name: crm\n    kind: csv\n    path: {data}\n    delimiter: ';'\n"
+        "    primary_key: id\n    fields: {given_name: first, email: mail}\n"
+    )
+    registry = load_registry(registry_path, env={})
+    work = WorkArea(tmp_path / "w")
+    result = extract_source(registry.sources[0], work, dt.datetime(2026, 1, 1))
+    assert result.rows == 3 and result.tables["crm"].malformed_rows == 1
+    assert result.unmapped_columns == []  # the pipeline's own column is never "unmapped"
+    build_mapped(registry, work)
+    con = connect()
+    con.execute(f"CREATE TABLE mapped AS SELECT * FROM read_parquet('{work.path('mapped')}')")
+    malformed = con.execute(
+        "SELECT source_row_number, source_record_id, raw_record FROM mapped "
+        "WHERE source_record_id IS NULL"
+    ).fetchall()
+    assert malformed == [(3, None, '{"_malformed_row":"2;Luis"}')]
+    cleanse(con, "mapped")
+    quarantined = con.execute(
+        "SELECT DISTINCT source_row_number, raw_record FROM quarantine"
+    ).fetchall()
+    assert quarantined == [(3, '{"_malformed_row":"2;Luis"}')]
+    assert con.execute("SELECT count(*) FROM staged").fetchall()[0][0] == 2

@@ -1,0 +1,254 @@
+"""Source assessment: what a data team checks before trusting a system.
+
+Per source and run: how many records it delivered, how complete and how valid each canonical
+field is, how many of its records are duplicates of each other, and how much it overlaps the
+other systems. Computed after identity (it needs the `assignment` layer), written as the work
+layer `publish_extra__audit__source_assessment` (the columns of audit.source_assessment) and
+rendered as markdown for the Dagster UI by `assessment_markdown`.
+
+Measures (`measure`, `field`):
+- `rows`, `*`: records extracted (the `mapped` layer: the source's current population)
+- `rows_read`, `*` / `deleted_at_source`, `*`: rows read this sync and keys that left the
+  source since the last sync (from the extraction report)
+- `quarantined`, `*` / `quarantine_rate`, `*`
+- `completeness`, field: share of records with a value (a registry default counts as a value)
+- `validity`, field: of the records that reached `staged` with a value, the share whose value
+  survived cleansing (e-mail valid, phone parseable, birth date possible, ...)
+- `duplicates_in_source`, `*` / `duplicate_rate`, `*`: linked records beyond the first per
+  customer inside the source
+- `overlap_any`, `*`: share of linked records whose customer another source also knows
+- `overlap_with:<other>`, `*`: the same, with one other source
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.extract.incremental import ident
+from pipelines.workarea import WorkArea, connect
+from sources.registry import CANONICAL_FIELDS
+
+ASSESSMENT_LAYER = "publish_extra__audit__source_assessment"
+ASSESSMENT_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("source_system", pa.string()),
+        ("measure", pa.string()),
+        ("field", pa.string()),
+        ("value", pa.float64()),
+    ]
+)
+# Fields whose validity means something: cleansing can reject their value.
+VALIDATED_FIELDS = tuple(f for f in CANONICAL_FIELDS if f != "party_type")
+
+
+def _field_measures(con: duckdb.DuckDBPyConnection) -> None:
+    completeness = ", ".join(
+        f"avg(CASE WHEN m.{ident(f)} IS NOT NULL THEN 1.0 ELSE 0.0 END) AS {ident(f)}"
+        for f in CANONICAL_FIELDS
+    )
+    validity = ", ".join(
+        f"CAST(count(s.{ident(f)}) FILTER (WHERE m.{ident(f)} IS NOT NULL) AS DOUBLE)"
+        f" / nullif(count(m.{ident(f)}) FILTER (WHERE s.source_row_number IS NOT NULL), 0)"
+        f" AS {ident(f)}"
+        for f in VALIDATED_FIELDS
+    )
+    # Field names come from CANONICAL_FIELDS (code, not input) and are quoted by sqlglot.
+    con.execute(
+        f"""
+        CREATE TABLE field_measures AS
+        SELECT source_system, 'completeness' AS measure, field, value FROM (
+            UNPIVOT (SELECT m.source_system, {completeness} FROM mapped m GROUP BY 1)
+            ON COLUMNS(* EXCLUDE (source_system)) INTO NAME field VALUE value)
+        UNION ALL
+        SELECT source_system, 'validity', field, value FROM (
+            UNPIVOT (SELECT m.source_system, {validity}
+                     FROM mapped m
+                     LEFT JOIN staged s USING (source_system, source_row_number)
+                     GROUP BY 1)
+            ON COLUMNS(* EXCLUDE (source_system)) INTO NAME field VALUE value)
+        """  # noqa: S608 - identifiers quoted by sqlglot
+    )
+
+
+def _record_measures(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE linked AS
+        SELECT s.source_system, s.record_key, a.customer_id
+        FROM staged s JOIN assignment a USING (record_key);
+
+        CREATE TABLE known_by AS
+        SELECT DISTINCT customer_id, source_system FROM linked;
+
+        CREATE TABLE record_measures AS
+        WITH counts AS (
+            SELECT m.source_system, count(*) AS n,
+                   (SELECT count(*) FROM (SELECT DISTINCT source_system, source_row_number
+                                          FROM quarantine) q
+                    WHERE q.source_system = m.source_system) AS quarantined
+            FROM mapped m GROUP BY 1
+        ),
+        dup AS (
+            SELECT source_system, count(*) AS linked, count(DISTINCT customer_id) AS customers
+            FROM linked GROUP BY 1
+        ),
+        overlap AS (
+            SELECT l.source_system,
+                   avg(CASE WHEN EXISTS (SELECT 1 FROM known_by k
+                                         WHERE k.customer_id = l.customer_id
+                                           AND k.source_system <> l.source_system)
+                            THEN 1.0 ELSE 0.0 END) AS overlap_any
+            FROM linked l GROUP BY 1
+        ),
+        pairwise AS (
+            SELECT l.source_system, k.source_system AS other,
+                   count(*) / any_value(d.linked) AS share
+            FROM linked l
+            JOIN known_by k ON k.customer_id = l.customer_id
+                           AND k.source_system <> l.source_system
+            JOIN dup d ON d.source_system = l.source_system
+            GROUP BY 1, 2
+        )
+        SELECT source_system, 'rows' AS measure, '*' AS field, CAST(n AS DOUBLE) AS value
+        FROM counts
+        UNION ALL SELECT source_system, 'quarantined', '*', quarantined FROM counts
+        UNION ALL SELECT source_system, 'quarantine_rate', '*',
+                         CASE WHEN n = 0 THEN 0.0 ELSE quarantined / n END FROM counts
+        UNION ALL SELECT c.source_system, 'duplicates_in_source', '*',
+                         coalesce(d.linked - d.customers, 0)
+                  FROM counts c LEFT JOIN dup d USING (source_system)
+        UNION ALL SELECT c.source_system, 'duplicate_rate', '*',
+                         coalesce((d.linked - d.customers) / nullif(d.linked, 0), 0.0)
+                  FROM counts c LEFT JOIN dup d USING (source_system)
+        UNION ALL SELECT source_system, 'overlap_any', '*', overlap_any FROM overlap
+        UNION ALL SELECT p.source_system, 'overlap_with:' || p.other, '*', p.share
+                  FROM pairwise p
+                  -- each pair of sources in both directions, 0 where they share nobody
+        UNION ALL SELECT a.source_system, 'overlap_with:' || b.source_system, '*', 0.0
+                  FROM counts a JOIN counts b ON a.source_system <> b.source_system
+                  WHERE NOT EXISTS (SELECT 1 FROM pairwise p WHERE p.source_system =
+                                    a.source_system AND p.other = b.source_system)
+        """
+    )
+
+
+def _extraction_measures(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
+    rows: list[tuple[str, str, str, float]] = []
+    for path in sorted((work.root / "raw").glob("*.extract.json")):
+        report = json.loads(path.read_text())
+        table = str(report.get("table", ""))
+        if "/" in table:
+            continue  # activity tables: the assessment is about customer records
+        rows.append((table, "rows_read", "*", float(report.get("rows_read", 0))))
+        rows.append((table, "deleted_at_source", "*", float(report.get("deleted", 0))))
+    con.execute(
+        "CREATE TABLE extraction_measures (source_system VARCHAR, measure VARCHAR, "
+        "field VARCHAR, value DOUBLE)"
+    )
+    if rows:
+        con.executemany("INSERT INTO extraction_measures VALUES (?, ?, ?, ?)", rows)
+
+
+def assess_sources(work: WorkArea, run_id: str) -> pa.Table:
+    """Compute the assessment from the work layers (mapped, staged, quarantine, assignment)
+    and write `publish_extra__audit__source_assessment`; returns its rows."""
+    con = connect()
+    try:
+        for name in ("mapped", "staged", "quarantine", "assignment"):
+            con.execute(
+                f"CREATE TABLE {ident(name)} AS SELECT * FROM read_parquet(?)",  # noqa: S608
+                [str(work.path(name))],
+            )
+        _field_measures(con)
+        _record_measures(con)
+        _extraction_measures(con, work)
+        table = con.sql(
+            """
+            SELECT CAST($run AS VARCHAR) AS run_id, source_system, measure, field,
+                   CAST(value AS DOUBLE) AS value
+            FROM (SELECT * FROM record_measures
+                  UNION ALL SELECT * FROM field_measures
+                  UNION ALL SELECT e.* FROM extraction_measures e
+                            SEMI JOIN (SELECT DISTINCT source_system FROM mapped) m
+                            USING (source_system))
+            ORDER BY source_system, measure, field
+            """,
+            params={"run": run_id},
+        ).to_arrow_table()
+    finally:
+        con.close()
+    table = table.cast(ASSESSMENT_SCHEMA)
+    work.write_arrow(work.path(ASSESSMENT_LAYER), table)
+    return table
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def assessment_markdown(rows: pa.Table | list[dict[str, Any]]) -> str:
+    """The assessment as markdown (Dagster UI metadata, run summaries)."""
+    records = rows.to_pylist() if isinstance(rows, pa.Table) else list(rows)
+    by: dict[str, dict[tuple[str, str], float]] = {}
+    for r in records:
+        by.setdefault(str(r["source_system"]), {})[(str(r["measure"]), str(r["field"]))] = (
+            r["value"]
+        )
+    sources = sorted(by)
+    lines = [
+        "## Source assessment",
+        "",
+        "| source | records | read this sync | deleted at source | quarantined "
+        "| duplicates in source | known to another source |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for s in sources:
+        m = by[s]
+
+        def count(measure: str, values: dict[tuple[str, str], float] = m) -> str:
+            value = values.get((measure, "*"))
+            return "–" if value is None else f"{int(value):,}"
+
+        lines.append(
+            f"| {s} | {count('rows')} | {count('rows_read')} | {count('deleted_at_source')} "
+            f"| {count('quarantined')} ({_pct(m.get(('quarantine_rate', '*')))}) "
+            f"| {count('duplicates_in_source')} ({_pct(m.get(('duplicate_rate', '*')))}) "
+            f"| {_pct(m.get(('overlap_any', '*')))} |"
+        )
+    lines += [
+        "",
+        "### Completeness / validity per field",
+        "",
+        "| field | " + " | ".join(sources) + " |",
+        "| --- |" + " ---: |" * len(sources),
+    ]
+    for f in CANONICAL_FIELDS:
+        cells = []
+        for s in sources:
+            completeness = by[s].get(("completeness", f))
+            validity = by[s].get(("validity", f))
+            cells.append(f"{_pct(completeness)} / {_pct(validity)}")
+        lines.append(f"| {f} | " + " | ".join(cells) + " |")
+    lines += ["", "### Overlap (share of the row source's linked records the column source knows)"]
+    lines += ["", "| source | " + " | ".join(sources) + " |", "| --- |" + " ---: |" * len(sources)]
+    for s in sources:
+        cells = [
+            "–" if o == s else _pct(by[s].get((f"overlap_with:{o}", "*"))) for o in sources
+        ]
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def source_assessment(work: WorkArea, run_id: str) -> dict[str, Any]:
+    """Stage function for the wiring: compute, write the layer, return figures + markdown."""
+    table = assess_sources(work, run_id)
+    return {
+        "assessment_rows": table.num_rows,
+        "sources": sorted(set(table.column("source_system").to_pylist())),
+        "markdown": assessment_markdown(table),
+    }

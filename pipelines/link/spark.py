@@ -1,0 +1,54 @@
+"""The Spark side of linkage: one session per process, with Splink's similarity UDFs.
+
+`LINKAGE_BACKEND=spark` sends the records to Spark; `SPARK_MASTER` says where it runs
+(`local[2]` by default, `spark://host:7077`, `yarn`, `k8s://...` on a cluster). Spark 4
+needs Java 17, and Splink's Jaro-Winkler / Damerau-Levenshtein functions come from the
+jar shipped inside the splink package, which must be on the session's `spark.jars`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+DEFAULT_SPARK_MASTER = "local[2]"
+# Small local inputs: a few partitions beat Spark's default of 200 by a wide margin.
+DEFAULT_SHUFFLE_PARTITIONS = 8
+
+
+def spark_session(master: str | None = None) -> Any:
+    """The process's SparkSession (created on first use) on `master`."""
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    master = master or os.environ.get("SPARK_MASTER") or DEFAULT_SPARK_MASTER
+    partitions = os.environ.get("SPARK_SHUFFLE_PARTITIONS", str(DEFAULT_SHUFFLE_PARTITIONS))
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("customer-store-linkage")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.sql.shuffle.partitions", partitions)
+        .config("spark.default.parallelism", partitions)
+        # Dates and timestamps must not shift with the machine's zone.
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def spark_api(master: str | None = None) -> Any:
+    """Splink's SparkAPI on the process's session."""
+    from splink import SparkAPI
+
+    # `persist` keeps Splink's intermediate tables in executor memory; the parquet
+    # default needs a shared checkpoint directory that a local run does not have.
+    return SparkAPI(
+        spark_session=spark_session(master),
+        break_lineage_method="persist",
+        num_partitions_on_repartition=int(
+            os.environ.get("SPARK_SHUFFLE_PARTITIONS", str(DEFAULT_SHUFFLE_PARTITIONS))
+        ),
+    )
