@@ -152,6 +152,7 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
     )
     work.save(con, "pairs")
     con.close()
+    fault_point("link.after_scoring")
     return {
         "records": result.n_records,
         "pairs_scored": result.n_pairs,

@@ -15,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pipelines.identity.erasure import ErasureError, erase_customer
     from pipelines.publish.edit import StoreBusyError
-    from pipelines.synclock import SyncRunningError
     from pipelines.settings import load_settings
+    from pipelines.synclock import SyncRunningError
 
     settings = load_settings()
     try:

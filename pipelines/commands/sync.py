@@ -19,6 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait", action="store_true", help="wait for a running sync instead of refusing"
     )
+    parser.add_argument(
+        "--ephemeral",
+        action="store_true",
+        help="do not record the run in the Dagster instance (faster; for tests and benchmarks)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +48,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     started = time.monotonic()
     run_config = {"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}}
-    with dg.DagsterInstance.get() as instance:
+    instance_factory = dg.DagsterInstance.ephemeral if args.ephemeral else dg.DagsterInstance.get
+    with instance_factory() as instance:
         result = (
             build_defs()
             .resolve_job_def("nightly_sync")

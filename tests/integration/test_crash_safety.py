@@ -17,7 +17,7 @@ def sync(env: dict[str, str], *extra: str, fault: str | None = None) -> subproce
     if fault:
         run_env["CUSTOMER_STORE_FAULT"] = fault
     return subprocess.run(
-        [sys.executable, "-m", "pipelines", "sync", *extra],
+        [sys.executable, "-m", "pipelines", "sync", "--ephemeral", *extra],
         cwd=PROJECT_ROOT,
         env=run_env,
         capture_output=True,
@@ -67,7 +67,7 @@ def test_killed_syncs_leave_the_store_untouched(sync_env) -> None:
 def test_second_concurrent_sync_is_refused_cleanly(sync_env) -> None:
     env = dict(os.environ)
     slow = subprocess.Popen(
-        [sys.executable, "-m", "pipelines", "sync"],
+        [sys.executable, "-m", "pipelines", "sync", "--ephemeral"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
