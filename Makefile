@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(abspath dagster_home)
+# The instance a sync or the UI uses: dagster_home/ (SQLite), or dagster_home/postgres/
+# (generated from dagster_home/dagster.yaml plus PostgreSQL storage) when DAGSTER_PG_HOST is set.
+INSTANCE_HOME = $$($(BIN)/python -m pipelines.ops.instance)
 DEMO_DATA_DIR ?= data/demo
 DEMO_CUSTOMERS ?= 2000
 export DEMO_DATA_DIR
@@ -28,10 +31,11 @@ demo: install
 
 # FULL_REFRESH=1 re-reads every source table in full and rebuilds the snapshots.
 sync: install
-	FULL_REFRESH=$(FULL_REFRESH) $(BIN)/python -m pipelines sync
+	DAGSTER_HOME="$(INSTANCE_HOME)" FULL_REFRESH=$(FULL_REFRESH) $(BIN)/python -m pipelines sync
 
+# The UI on http://127.0.0.1:3000 with the daemon (schedules, sensors, run queue, retries).
 dev: install demo
-	$(BIN)/dagster dev -w workspace.yaml
+	DAGSTER_HOME="$(INSTANCE_HOME)" $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -25,10 +25,9 @@ def build_defs(sources_config: str | None = None) -> dg.Definitions:
     """Assemble the code location; the registry decides which raw assets exist."""
     settings = load_settings()
     registry = load_registry(sources_config or settings.sources_config)
-    raw, raw_checks = raw_assets(registry)
+    raw = raw_assets(registry)
     definitions = [
         *raw,
-        *raw_checks,
         *cleanse_assets([asset.key for asset in raw]),
         *link_assets,
         *identity_assets,

@@ -751,3 +751,34 @@ def raw_contract(source: str, activity: str | None = None) -> Callable[[Settings
     check.__name__ = "raw_contract"
     check.__doc__ = "the columns the registry maps, the keys and the load stamps exist"
     return check
+
+
+def raw_not_empty(source: str, activity: str | None = None) -> Callable[[Settings], CheckOutcome]:
+    """WARN when a raw layer holds no row (a source that delivered nothing is suspicious, but
+    may be legitimate: an empty activity table)."""
+
+    def check(settings: Settings) -> CheckOutcome:
+        import pyarrow.parquet as pq
+
+        path = stages.work_area(settings).raw_path(source, activity)
+        rows = pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
+        asset = f"raw/{source}" + (f"/{activity}" if activity else "")
+        return CheckOutcome(
+            "not_empty",
+            asset,
+            passed=rows > 0,
+            severity="WARN",
+            detail={"rows": rows},
+            description="the source delivered at least one record",
+        )
+
+    check.__name__ = "not_empty"
+    check.__doc__ = "the source delivered at least one record"
+    return check
+
+
+def raw_checks(
+    source: str, activity: str | None = None
+) -> list[tuple[Callable[[Settings], CheckOutcome], bool]]:
+    """The checks of a raw asset, paired with whether they block downstream assets."""
+    return [(raw_contract(source, activity), True), (raw_not_empty(source, activity), False)]

@@ -30,6 +30,7 @@ class SyncSettings(dg.ConfigurableResource):
 def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     """A plain check outcome as a Dagster check result (figures become metadata)."""
     return dg.AssetCheckResult(
+        check_name=outcome.name,
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity(outcome.severity),
         metadata=count_metadata(outcome.detail),

@@ -24,6 +24,8 @@ class Settings:
     spark_master: str | None = None
     review_min_probability: float = 0.5
     review_max_probability: float = 0.95
+    # Record pairs sampled to estimate u; fewer trains faster (Spark local) but noisier.
+    u_sample_pairs: int = 10_000_000
 
     @property
     def store_is_duckdb(self) -> bool:
@@ -47,6 +49,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         spark_master=env.get("SPARK_MASTER") or None,
         review_min_probability=float(env.get("REVIEW_MIN_PROBABILITY", "0.5")),
         review_max_probability=float(env.get("REVIEW_MAX_PROBABILITY", "0.95")),
+        u_sample_pairs=int(float(env.get("LINKAGE_U_SAMPLE_PAIRS", "1e7"))),
     )
 
 

@@ -148,6 +148,7 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
         model_dir=work.root / "model",
         backend=settings.linkage_backend,  # type: ignore[arg-type]
         spark_master=settings.spark_master,
+        u_sample_pairs=settings.u_sample_pairs,
         comparison_viewer=True,
     )
     work.save(con, "pairs")

@@ -29,7 +29,22 @@ def stage_asset(
 ) -> list[Any]:
     """An asset that runs `stage` and describes the work layer `layer` it writes (row count,
     column schema, column lineage). `checks` pairs a check function with whether it blocks
-    downstream assets; `code` lists the modules whose source makes up the code version."""
+    downstream assets; `code` lists the modules whose source makes up the code version.
+
+    The checks run in the asset's own step, right after the layer is written: one process per
+    asset under the multiprocess executor instead of one per check (each step process pays
+    for importing the code location), and a failed blocking check fails the step, so nothing
+    downstream reads the layer."""
+
+    check_specs = [
+        dg.AssetCheckSpec(
+            name=check_fn.__name__,
+            asset=name,
+            blocking=blocking,
+            description=describe(check_fn),
+        )
+        for check_fn, blocking in checks
+    ]
 
     @dg.asset(
         name=name,
@@ -41,6 +56,7 @@ def stage_asset(
         owners=WORK_OWNERS,
         tags={"layer": "work"},
         metadata={"work_layer": f"{layer}.parquet"},
+        check_specs=check_specs,
     )
     def _asset(sync: SyncSettings) -> dg.MaterializeResult:
         settings = sync.get()
@@ -48,24 +64,30 @@ def stage_asset(
         metadata = count_metadata(figures)
         path = stages.work_area(settings).path(layer)
         metadata.update(work_asset_metadata(path, lineage(settings) if lineage else None))
-        return dg.MaterializeResult(metadata=metadata)
+        return dg.MaterializeResult(
+            metadata=metadata,
+            check_results=[check_result(check_fn(settings)) for check_fn, _ in checks],
+        )
 
-    definitions: list[Any] = [_asset]
-    for check_fn, blocking in checks:
-        definitions.append(check_asset(_asset, check_fn, blocking))
-    return definitions
+    return [_asset]
+
+
+def describe(check_fn: Callable[..., Any]) -> str:
+    """The first line of a check function's docstring (what the UI shows)."""
+    return (check_fn.__doc__ or check_fn.__name__).strip().splitlines()[0]
 
 
 def check_asset(
     asset: Any, check_fn: Callable[[Settings], CheckOutcome], blocking: bool
 ) -> dg.AssetChecksDefinition:
-    """A Dagster asset check around a plain check function (named after it)."""
+    """A stand-alone Dagster asset check around a plain check function (its own step: for
+    checks that run apart from their asset, e.g. on a schedule)."""
 
     @dg.asset_check(
         asset=asset,
         name=check_fn.__name__,
         blocking=blocking,
-        description=(check_fn.__doc__ or check_fn.__name__).strip().splitlines()[0],
+        description=describe(check_fn),
     )
     def _run(sync: SyncSettings) -> dg.AssetCheckResult:
         return check_result(check_fn(sync.get()))

@@ -6,14 +6,23 @@ from dagster import AssetExecutionContext
 from pipelines import quality, stages
 from pipelines.extract import extract as extract_module
 from pipelines.ops.metadata import code_version, work_asset_metadata
-from pipelines.resources import SyncSettings
+from pipelines.resources import SyncSettings, check_result
 from pipelines.settings import Settings
-from pipelines.wiring import check_asset
+from pipelines.wiring import describe
 from sources.registry import ActivitySpec, Registry, SourceSpec, dialect_of
+
+
+def raw_check_specs(key: list[str], checks: list) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(name=fn.__name__, asset=key, blocking=blocking, description=describe(fn))
+        for fn, blocking in checks
+    ]
 
 
 def _raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
     owners = [source.owner] if source.owner else None
+    # Checks run in the asset's own step (see pipelines.wiring.stage_asset for why).
+    checks = quality.raw_checks(source.name)
 
     @dg.asset(
         key=["raw", source.name],
@@ -25,6 +34,7 @@ def _raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
         tags={"layer": "raw"},
         metadata={"work_layer": f"raw/{source.name}.parquet", "source_kind": source.kind},
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+        check_specs=raw_check_specs(["raw", source.name], checks),
     )
     def raw_source(context: AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
         settings = sync.get()
@@ -39,20 +49,11 @@ def _raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
                 "dagster/row_count": result.rows,
                 "activity_rows": dg.MetadataValue.json(result.activity_rows),
                 "unmapped_columns": dg.MetadataValue.json(result.unmapped_columns),
-            }
+            },
+            check_results=[check_result(fn(settings)) for fn, _ in checks],
         )
 
-    @dg.asset_check(asset=raw_source, description="the source delivered at least one record")
-    def not_empty(sync: SyncSettings) -> dg.AssetCheckResult:
-        import pyarrow.parquet as pq
-
-        path = stages.work_area(sync.get()).raw_path(source.name)
-        rows = pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
-        return dg.AssetCheckResult(
-            passed=rows > 0, severity=dg.AssetCheckSeverity.WARN, metadata={"rows": rows}
-        )
-
-    return raw_source, [not_empty, check_asset(raw_source, quality.raw_contract(source.name), True)]
+    return raw_source
 
 
 def _extract(
@@ -93,6 +94,7 @@ def _extract_metadata(table: extract_module.TableResult) -> dict:
 def _raw_activity_asset(source: SourceSpec, activity: ActivitySpec) -> dg.AssetsDefinition:
     """raw/<source>/<activity>: one asset per activity table, made from the registry."""
     read = source.read(activity.name)
+    checks = quality.raw_checks(source.name, activity.name)
 
     @dg.asset(
         key=["raw", source.name, activity.name],
@@ -107,6 +109,7 @@ def _raw_activity_asset(source: SourceSpec, activity: ActivitySpec) -> dg.Assets
             "source_kind": read.kind,
         },
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+        check_specs=raw_check_specs(["raw", source.name, activity.name], checks),
     )
     def raw_activity(context: AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
         settings = sync.get()
@@ -119,21 +122,17 @@ def _raw_activity_asset(source: SourceSpec, activity: ActivitySpec) -> dg.Assets
                 **_extract_metadata(table),
                 "dagster/row_count": table.rows,
                 "unmapped_columns": dg.MetadataValue.json(table.unmapped_columns),
-            }
+            },
+            check_results=[check_result(fn(settings)) for fn, _ in checks],
         )
 
     return raw_activity
 
 
-def raw_assets(registry: Registry) -> tuple[list[dg.AssetsDefinition], list]:
-    assets, checks = [], []
+def raw_assets(registry: Registry) -> list[dg.AssetsDefinition]:
+    """One asset per source table (customers and each activity), checks included."""
+    assets = []
     for source in registry.sources:
-        asset, source_checks = _raw_asset(source)
-        assets.append(asset)
-        checks.extend(source_checks)
-        for activity in source.activities:
-            activity_asset = _raw_activity_asset(source, activity)
-            assets.append(activity_asset)
-            contract = quality.raw_contract(source.name, activity.name)
-            checks.append(check_asset(activity_asset, contract, True))
-    return assets, checks
+        assets.append(_raw_asset(source))
+        assets.extend(_raw_activity_asset(source, a) for a in source.activities)
+    return assets

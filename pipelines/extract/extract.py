@@ -132,21 +132,21 @@ def _write_raw(
     """raw/<table>.parquet: the snapshot with its row position and this sync's load time."""
     con.execute("CREATE OR REPLACE TABLE stamp AS SELECT ?::TIMESTAMP AS t", [loaded_at])
     drop = "" if malformed else f", {incremental.ident(MALFORMED_COLUMN)}"
-    columns = [r[0] for r in con.execute("DESCRIBE merged").fetchall()]
+    columns = pq.read_schema(snapshot).names
     exclude = incremental.ident(incremental.POSITION) + (
         drop if MALFORMED_COLUMN in columns else ""
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     # COPY takes no bound parameters: the paths are sqlglot literals; the load time comes
-    # from the bound `stamp` table.
+    # from the bound `stamp` table. The snapshot is stored in position order and the work
+    # connection preserves insertion order, so no second sort is needed.
     con.execute(
         f"""
         COPY (SELECT s.* EXCLUDE ({exclude}),
                      CAST(s.{incremental.ident(incremental.POSITION)} AS BIGINT) AS {ROW_NUMBER},
                      stamp.t AS {LOADED_AT}
-              FROM read_parquet({incremental.literal(str(snapshot))}) s CROSS JOIN stamp
-              ORDER BY s.{incremental.ident(incremental.POSITION)})
+              FROM read_parquet({incremental.literal(str(snapshot))}) s CROSS JOIN stamp)
         TO {incremental.literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)
         """  # noqa: S608 - identifiers and paths quoted by sqlglot
     )

@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -247,7 +248,9 @@ def _deleted_flag(read: TableRead) -> str:
     if read.soft_delete is None:
         return "false"
     flag = f"lower(trim(CAST({ident(read.soft_delete.column)} AS VARCHAR)))"
-    return f"coalesce(list_contains($deleted_values, {flag}), false)"
+    # A view cannot take bound parameters: the registry's values become sqlglot literals.
+    values = exp.Array(expressions=[exp.Literal.string(v) for v in read.soft_delete.values])
+    return f"coalesce(list_contains({values.sql(dialect='duckdb')}, {flag}), false)"
 
 
 def merge_snapshot(
@@ -262,10 +265,9 @@ def merge_snapshot(
     """Build the new snapshot of one table from this sync's read (and the previous snapshot
     for an incremental read); writes `target` atomically with its metadata."""
     pk = ident(read.primary_key)
-    params: dict[str, Any] = {}
-    if read.soft_delete is not None:
-        params["deleted_values"] = list(read.soft_delete.values)
-    # Views cannot take bound parameters: the relation API opens the file instead.
+    # Views (not tables) wherever possible: DuckDB then streams from the Parquet files and
+    # spills its sorts, so a million-row table never has to sit in memory. Views cannot
+    # take bound parameters: the relation API opens the files.
     con.read_parquet(str(read_file)).create_view("source_read", replace=True)
     if not plan.full and read.watermark and not _already_filtered(read):
         predicate = changed_since_sql(read.watermark, plan.since or "")
@@ -276,10 +278,7 @@ def merge_snapshot(
     else:
         con.execute("CREATE OR REPLACE VIEW changed AS SELECT * FROM source_read")
     flag = _deleted_flag(read)
-    con.execute(
-        f"CREATE OR REPLACE TABLE flagged AS SELECT *, {flag} AS _deleted FROM changed",  # noqa: S608
-        params,
-    )
+    con.execute(f"CREATE OR REPLACE VIEW flagged AS SELECT *, {flag} AS _deleted FROM changed")  # noqa: S608
     rows_read, soft_deleted = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE _deleted) FROM flagged"
     ).fetchall()[0]
@@ -293,7 +292,7 @@ def merge_snapshot(
         columns = [r[0] for r in con.execute("DESCRIBE flagged").fetchall()]
         content = [c for c in columns if c not in (POSITION, "_deleted")]
         con.execute(
-            "CREATE OR REPLACE TABLE combined AS "
+            "CREATE OR REPLACE VIEW combined AS "
             "SELECT *, 0 AS _origin, false AS _deleted FROM previous "
             "UNION ALL BY NAME SELECT *, 1 AS _origin FROM flagged"
         )
@@ -301,7 +300,7 @@ def merge_snapshot(
         identity = f"coalesce('k:' || {pk}, 'h:' || md5(CAST(to_json([{values}]) AS VARCHAR)))"
         con.execute(
             f"""
-            CREATE OR REPLACE TABLE merged AS
+            CREATE OR REPLACE VIEW merged AS
             WITH c AS (SELECT *, {identity} AS _identity FROM combined),
                  fresh AS (SELECT DISTINCT _identity FROM c WHERE _origin = 1)
             SELECT * EXCLUDE (_identity, _deleted, _origin, {POSITION}),
@@ -316,22 +315,11 @@ def merge_snapshot(
         order = f"{pk} NULLS LAST, {POSITION}" if read.mode == "incremental" else POSITION
         con.execute(
             f"""
-            CREATE OR REPLACE TABLE merged AS
+            CREATE OR REPLACE VIEW merged AS
             SELECT * EXCLUDE (_deleted, {POSITION}),
                    row_number() OVER (ORDER BY {order}) AS {POSITION}
             FROM flagged WHERE NOT _deleted
             """  # noqa: S608 - identifiers quoted by sqlglot
-        )
-    deleted = 0
-    if has_previous:
-        deleted = int(
-            con.execute(
-                f"""
-                SELECT count(DISTINCT {pk}) FROM previous
-                WHERE {pk} IS NOT NULL AND {pk} NOT IN
-                      (SELECT {pk} FROM merged WHERE {pk} IS NOT NULL)
-                """  # noqa: S608 - identifiers quoted by sqlglot
-            ).fetchall()[0][0]
         )
     high = None
     if read.watermark:
@@ -343,7 +331,21 @@ def merge_snapshot(
         "mode": read.mode,
         "high_water": high or "",
     }
-    _copy_with_metadata(con, "merged", target, meta)
+    written = _copy_with_metadata(con, "merged", target, meta)
+    deleted = 0
+    if has_previous:
+        # Counted against the file just written, before it replaces the previous snapshot.
+        con.read_parquet(str(written)).create_view("written", replace=True)
+        deleted = int(
+            con.execute(
+                f"""
+                SELECT count(DISTINCT {pk}) FROM previous
+                WHERE {pk} IS NOT NULL AND {pk} NOT IN
+                      (SELECT {pk} FROM written WHERE {pk} IS NOT NULL)
+                """  # noqa: S608 - identifiers quoted by sqlglot
+            ).fetchall()[0][0]
+        )
+    os.replace(written, target)
     rows = int(pq.ParquetFile(target).metadata.num_rows)
     return MergeResult(rows, int(rows_read), deleted, int(soft_deleted), high)
 
@@ -355,9 +357,8 @@ def _already_filtered(read: TableRead) -> bool:
 
 def _copy_with_metadata(
     con: duckdb.DuckDBPyConnection, relation: str, target: Path, meta: dict[str, str]
-) -> None:
-    import uuid
-
+) -> Path:
+    """Write `relation` next to `target` (a temp name the caller renames into place)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     kv = ", ".join(f"{ident(k)}: {literal(v)}" for k, v in sorted(meta.items()))
@@ -366,7 +367,7 @@ def _copy_with_metadata(
         f"COPY (SELECT * FROM {ident(relation)} ORDER BY {POSITION}) TO {literal(str(tmp))} "  # noqa: S608
         f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{kv}}})"
     )
-    os.replace(tmp, target)
+    return tmp
 
 
 # --------------------------------------------------------------------------- publishing

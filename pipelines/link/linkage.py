@@ -135,7 +135,12 @@ def _completeness(con: duckdb.DuckDBPyConnection, staged: str) -> dict[str, floa
 
 
 def profile_hash(
-    completeness: dict[str, float], n_records: int, *, backend: str, seed: int
+    completeness: dict[str, float],
+    n_records: int,
+    *,
+    backend: str,
+    seed: int,
+    u_sample_pairs: float = U_SAMPLING_MAX_PAIRS,
 ) -> tuple[str, dict[str, Any]]:
     """Hash of everything training depends on; equal hashes may share a trained model."""
     code = hashlib.sha256()
@@ -147,6 +152,7 @@ def profile_hash(
         "splink": splink.__version__,
         "backend": backend,
         "seed": seed,
+        "u_sample_pairs": int(u_sample_pairs),
         # powers of two: 1,000 and 1,900 records train alike, 1,000 and 10,000 do not
         "rows_log2": int(math.log2(max(n_records, 1))),
         "completeness": {c: round(round(v / step) * step, 2) for c, v in completeness.items()},
@@ -166,6 +172,7 @@ def link(
     spark_master: str | None = None,
     reuse_model: bool = True,
     comparison_viewer: bool = False,
+    u_sample_pairs: float = U_SAMPLING_MAX_PAIRS,
 ) -> LinkResult:
     """Train (or reuse) the model on `staged`, score candidate pairs, create table `pairs`.
 
@@ -201,7 +208,9 @@ def link(
 
     trainable = n_records >= MIN_RECORDS_FOR_TRAINING
     model = build_model(columns, use_term_frequencies=trainable, dialect=backend)
-    digest, profile = profile_hash(completeness, n_records, backend=backend, seed=seed)
+    digest, profile = profile_hash(
+        completeness, n_records, backend=backend, seed=seed, u_sample_pairs=u_sample_pairs
+    )
     _create_input(con, staged, model)
     version_dir = Path(model_dir) / "versions" / digest if model_dir is not None else None
     saved = version_dir / "model.json" if version_dir is not None else None
@@ -212,7 +221,7 @@ def link(
         input_sdf = db_api.register(_INPUT_TABLE, dataset_display_name="staged")
     else:
         # Spark gets the prepared records as Arrow; the session never sees DuckDB.
-        arrow = con.execute(f"SELECT * FROM {_INPUT_TABLE}").to_arrow_table()  # noqa: S608
+        arrow = con.sql(f"SELECT * FROM {_INPUT_TABLE}").to_arrow_table()  # noqa: S608
         input_sdf = db_api.register(arrow.to_pandas(), dataset_display_name="staged")
     linker = Linker(
         input_sdf, str(saved) if reuse else model.settings, log_level=logging.WARNING
@@ -223,7 +232,15 @@ def link(
             mode: Literal["trained", "priors", "reused"] = "reused"
             notes.append(f"model reused: input profile {digest} unchanged since it was trained")
         else:
-            mode = _train(linker, input_sdf, model, n_records=n_records, seed=seed, notes=notes)
+            mode = _train(
+                linker,
+                input_sdf,
+                model,
+                n_records=n_records,
+                seed=seed,
+                notes=notes,
+                u_sample_pairs=u_sample_pairs,
+            )
         for col in model.tf_columns:
             linker.table_management.compute_tf_table(col)
         predictions = linker.inference.predict(
@@ -296,6 +313,7 @@ def _train(
     n_records: int,
     seed: int,
     notes: list[str],
+    u_sample_pairs: float = U_SAMPLING_MAX_PAIRS,
 ) -> Literal["trained", "priors"]:
     """Unsupervised, deterministic training; keeps the priors wherever it cannot run."""
     training = linker.training
@@ -322,7 +340,7 @@ def _train(
         )
         return "priors"
 
-    max_pairs = min(U_SAMPLING_MAX_PAIRS, n_records * (n_records - 1) / 2)
+    max_pairs = min(u_sample_pairs, n_records * (n_records - 1) / 2)
     training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
 
     for rule in model.em_rules:

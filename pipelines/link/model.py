@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from splink import SettingsCreator
 from splink.blocking_rule_library import CustomRule
@@ -110,6 +110,10 @@ def _comparison(
     use_tf: bool,
     description: str,
 ) -> CustomComparison:
+    # m values are a distribution over the levels; optional levels (swaps, nicknames) make
+    # the hand-set priors sum past 1, so rescale them.
+    total_m = sum(lvl.m for lvl in levels)
+    levels = [replace(lvl, m=lvl.m / total_m) for lvl in levels]
     return CustomComparison(
         comparison_levels=[null_level, *(lvl.creator(use_tf) for lvl in levels)],
         output_column_name=name,

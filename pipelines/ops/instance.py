@@ -10,8 +10,7 @@ drifts from `dagster_home/dagster.yaml` (it is a runtime file, git-ignored).
     python -m pipelines.ops.instance     # prints the DAGSTER_HOME to use (Makefile does this)
 
 Variables: DAGSTER_PG_HOST (switches to PostgreSQL), DAGSTER_PG_PORT (5432), DAGSTER_PG_USER
-(postgres), DAGSTER_PG_PASSWORD (optional), DAGSTER_PG_DB (dagster), DAGSTER_PG_SCHEMA
-(optional, a dedicated schema via the connection's search_path).
+(postgres), DAGSTER_PG_PASSWORD (optional), DAGSTER_PG_DB (dagster).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import yaml
 from pipelines.settings import PROJECT_ROOT
 
 BASE_HOME = PROJECT_ROOT / "dagster_home"
-PG_DEFAULTS = {"DAGSTER_PG_PORT": "5432", "DAGSTER_PG_USER": "postgres", "DAGSTER_PG_DB": "dagster"}
 
 
 def uses_postgres(env: Mapping[str, str]) -> bool:
@@ -41,12 +39,13 @@ def postgres_storage(env: Mapping[str, str]) -> dict[str, Any]:
         "port": {"env": "DAGSTER_PG_PORT"} if env.get("DAGSTER_PG_PORT") else 5432,
         "username": {"env": "DAGSTER_PG_USER"} if env.get("DAGSTER_PG_USER") else "postgres",
         "db_name": {"env": "DAGSTER_PG_DB"} if env.get("DAGSTER_PG_DB") else "dagster",
+        # SQLAlchemy 2.1 maps plain `postgresql://` to psycopg 3, whose server-side binding
+        # breaks dagster-postgres' `NOTIFY run_events, %(id)s`; psycopg2 (a dependency of
+        # dagster-postgres) binds client-side as it expects.
+        "scheme": "postgresql+psycopg2",
     }
     if env.get("DAGSTER_PG_PASSWORD"):
         db["password"] = {"env": "DAGSTER_PG_PASSWORD"}
-    if env.get("DAGSTER_PG_SCHEMA"):
-        # libpq `options`: every connection of the instance sees only this schema.
-        db["params"] = {"options": f"-csearch_path={env['DAGSTER_PG_SCHEMA']}"}
     return {"postgres": {"postgres_db": db}}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -51,7 +52,7 @@ def build_drop_folder_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorD
         context.update_cursor(cursor)
         # The run key makes a re-evaluation with the same files idempotent.
         return dg.RunRequest(
-            run_key=f"drop:{cursor}",
+            run_key="drop:" + hashlib.sha256(cursor.encode()).hexdigest()[:16],
             tags={
                 "customer_store/trigger": "drop_folder",
                 "customer_store/files": ",".join(changed)[:200],

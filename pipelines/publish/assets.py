@@ -41,24 +41,26 @@ STORE_DEPS = {
 }
 # The checks of each store asset, run inside the publish (see `verify`): all blocking, since
 # a failing ERROR check stops the publish itself and the store keeps its previous state.
-STORE_CHECK_NAMES = {
-    "core/customer": [
-        "core_customer_contract",
-        "core_customer_keys_unique",
-        "referential_integrity",
-    ],
-    "core/customer_source_xref": [
-        "core_customer_source_xref_contract",
-        "core_customer_source_xref_keys_unique",
-    ],
-    "audit/quarantined_record": [
-        "audit_quarantined_record_contract",
-        "audit_quarantined_record_has_reason",
-    ],
-    "marts/customer_360": [
-        "marts_customer_360_contract",
-        "marts_customer_360_one_row_per_customer",
-    ],
+STORE_CHECK_NAMES: dict[str, dict[str, str]] = {
+    "core/customer": {
+        "core_customer_contract": "columns and types match models/ (core.customer)",
+        "core_customer_keys_unique": "customer_id is present and unique",
+        "referential_integrity": "every xref, activity and mart row points to a customer",
+    },
+    "core/customer_source_xref": {
+        "core_customer_source_xref_contract": "columns and types match models/",
+        "core_customer_source_xref_keys_unique": "(source_system, source_record_id) present "
+        "and unique; every row has a customer_id",
+    },
+    "audit/quarantined_record": {
+        "audit_quarantined_record_contract": "columns and types match models/",
+        "audit_quarantined_record_has_reason": "every quarantined row has a reason code and "
+        "message",
+    },
+    "marts/customer_360": {
+        "marts_customer_360_contract": "columns and types match models/",
+        "marts_customer_360_one_row_per_customer": "one row per active customer, none twice",
+    },
 }
 
 
@@ -97,9 +99,9 @@ def _store_spec(key: str, description: str) -> dg.AssetSpec:
 
 def _check_specs() -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec(name=name, asset=_key(key), blocking=True)
-        for key, names in STORE_CHECK_NAMES.items()
-        for name in names
+        dg.AssetCheckSpec(name=name, asset=_key(key), blocking=True, description=description)
+        for key, checks in STORE_CHECK_NAMES.items()
+        for name, description in checks.items()
     ]
 
 

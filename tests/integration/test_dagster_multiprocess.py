@@ -77,6 +77,10 @@ def test_sync_runs_under_the_multiprocess_executor(sync_env) -> None:
         checked = {e.asset_key.to_user_string() for e in evaluations}
         assert checked == set(materialized), set(materialized) - checked
 
+        # The publish ran inside its one-slot concurrency pool, and gave the slot back.
+        pool = instance.event_log_storage.get_concurrency_info("customer_store")
+        assert pool.slot_count == 1 and not pool.claimed_slots
+
         tags = instance.get_run_by_id(run_id).tags
         assert int(tags["customer_store/customers"]) > 0
         assert tags["customer_store/checks_failed"] == "0"
