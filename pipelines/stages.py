@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from pipelines.cleanse.cleanse import cleanse
+from pipelines.extract.assessment import source_assessment
 from pipelines.extract.extract import ExtractResult, build_mapped, extract_table, write_report
 from pipelines.extract.incremental import (
     full_refresh_requested,
@@ -343,9 +344,31 @@ def publish(
         verify(con)
     loads = table_loads(con, work)
     con.close()
+    assessment = source_assessment(work, run_id)
+    loads += extra_loads(work)
     with store_lock(settings.store_url):
         store.publish(settings.store_url, loads)
-    return {"tables": [load.table for load in loads], **recon}
+    return {
+        "tables": [load.table for load in loads],
+        "source_assessment": assessment["markdown"],
+        **recon,
+    }
+
+
+# Layers other stages prepare for the publish: `publish_extra__<schema>__<table>.parquet`.
+EXTRA_LAYERS = {
+    "audit.source_watermark": "replace",  # the whole table, rewritten by stage_customers
+    "audit.source_assessment": "append",  # this run's rows, written just before publish
+}
+
+
+def extra_loads(work: WorkArea) -> list[store.TableLoad]:
+    loads = []
+    for table, mode in EXTRA_LAYERS.items():
+        path = work.path("publish_extra__" + table.replace(".", "__"))
+        if path.exists():
+            loads.append(store.TableLoad(table=table, path=path, mode=mode))
+    return loads
 
 
 def _linked_pairs(con: duckdb.DuckDBPyConnection) -> None:

@@ -80,7 +80,8 @@ def run_sync() -> str:
     )
     if not result.success:
         errors = [
-            f"{e.step_key}: {e.step_failure_data.error.message.strip()}"
+            f"{e.step_key}: "
+            + (e.step_failure_data.error.cause or e.step_failure_data.error).message.strip()
             for e in result.all_events
             if e.is_step_failure and e.step_failure_data.error
         ]

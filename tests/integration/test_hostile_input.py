@@ -33,7 +33,10 @@ def hostile_registry(tmp_path, monkeypatch):
     csv_path = tmp_path / "hostile.csv"
     lines = ["id;first;last;email;phone;dob"]
     for row in ROWS:
-        lines.append(";".join(row))
+        # Quote like a spreadsheet export would, so the ";" inside values stays data.
+        lines.append(
+            ";".join('"' + v.replace('"', '""') + '"' if ";" in v or '"' in v else v for v in row)
+        )
     lines.append("12;too;many;fields;here;1980-01-01;extra;extra")
     lines.append('13;"unclosed;quote;x@y.z;;')
     csv_path.write_bytes(("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
@@ -102,9 +105,13 @@ def test_hostile_corpus_reconciles(sync_env, hostile_registry) -> None:
         "SELECT records_extracted, records_linked, records_quarantined FROM audit.sync_run"
     ).fetchall()[0]
     assert extracted == linked + quarantined
-    assert extracted >= len(ROWS) + 3 + 2 + 3 + 3
+    # 13 rows + 2 malformed lines, 2 latin-1 rows, 3 Parquet rows, 3 SQLite rows.
+    assert extracted == len(ROWS) + 2 + 2 + 3 + 3
     reasons = {
-        r for (r,) in con.execute("SELECT DISTINCT reason_code FROM audit.quarantined_record")
+        r
+        for (r,) in con.execute(
+            "SELECT DISTINCT reason_code FROM audit.quarantined_record"
+        ).fetchall()
     }
     assert {"duplicate_primary_key", "missing_primary_key", "no_identifying_fields"} <= reasons
     every_quarantined_has_a_reason = con.execute(
@@ -113,14 +120,14 @@ def test_hostile_corpus_reconciles(sync_env, hostile_registry) -> None:
     ).fetchall()[0][0]
     assert every_quarantined_has_a_reason == 0
     # The injection string is data, not SQL: the table it names still exists and holds it.
-    names = {n for (n,) in con.execute("SELECT given_name FROM core.customer")}
+    names = {n for (n,) in con.execute("SELECT given_name FROM core.customer").fetchall()}
     assert any(n and "DROP TABLE" in n for n in names)
     latin_names = {
         n
         for (n,) in con.execute(
             "SELECT c.family_name FROM core.customer c JOIN core.customer_source_xref x "
             "USING (customer_id) WHERE x.source_system = 'latin'"
-        )
+        ).fetchall()
     }
     assert "Ibáñez" in latin_names
     con.close()
