@@ -1,0 +1,39 @@
+"""Smoke run of the performance harness at a tiny N (the real sizes are run by hand)."""
+
+import json
+import os
+import subprocess
+import sys
+
+from pipelines.settings import PROJECT_ROOT
+
+
+def test_perf_harness_smoke(tmp_path) -> None:
+    env = {**os.environ, "BENCH_OUT_DIR": str(tmp_path), "PYTHONPATH": str(PROJECT_ROOT)}
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.perf",
+            "--records",
+            "300",
+            "--runs",
+            "1",
+            "--incremental",
+            "0.01",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "pipeline / bare" in completed.stdout
+    [report] = tmp_path.glob("perf_*_duckdb.json")
+    summary = json.loads(report.read_text())
+    run = summary["runs_detail"][0]
+    assert run["sync"]["ok"] and run["incremental"]["ok"]
+    assert run["incremental"]["changed_records"] >= 1
+    assert {"staged_customers", "scored_pairs", "publish_store"} <= set(run["sync"]["stages_s"])
+    assert summary["median_bare_s"] > 0 and summary["max_peak_rss_mb"] > 0
