@@ -33,11 +33,17 @@ MISSING_PRIMARY_KEY = "missing_primary_key"
 DUPLICATE_PRIMARY_KEY = "duplicate_primary_key"
 UNDECODABLE_TEXT = "undecodable_text"
 NO_IDENTIFYING_FIELDS = "no_identifying_fields"
-REASON_CODES = (MISSING_PRIMARY_KEY, DUPLICATE_PRIMARY_KEY, UNDECODABLE_TEXT,
+MALFORMED_ROW = "malformed_row"
+REASON_CODES = (MALFORMED_ROW, MISSING_PRIMARY_KEY, DUPLICATE_PRIMARY_KEY, UNDECODABLE_TEXT,
                 NO_IDENTIFYING_FIELDS)
 
 # format() arguments: source_system, source_row_number, then the reason's own.
 MESSAGES = {
+    MALFORMED_ROW: (
+        "Source '{}' row {}: the line could not be parsed (wrong number of fields or broken "
+        "quoting); its text is kept in raw_record. Fix the export (quote values that contain "
+        "the delimiter) or declare the right delimiter/quoting in the source registry."
+    ),
     MISSING_PRIMARY_KEY: (
         "Source '{}' row {}: the primary key is empty. Fill the key column in the source "
         "system, or point primary_key in the source registry at a column that is always set."

@@ -321,6 +321,9 @@ def final() -> str:
         "|| array_to_string(s.removed_identifiers, ', ') ELSE '' END"
     )
     reasons = [
+        # Connectors keep unparseable lines as all-NULL rows with the text in _malformed_row.
+        _reason(rules.MALFORMED_ROW,
+                "json_extract_string(i.raw_record, '$._malformed_row') IS NOT NULL"),
         _reason(rules.MISSING_PRIMARY_KEY, "k.record_key IS NULL"),
         _reason(rules.DUPLICATE_PRIMARY_KEY, "k.version > 1", "k.kept_row"),
         _reason(rules.UNDECODABLE_TEXT, "len(s.undecodable_fields) > 0",

@@ -113,7 +113,12 @@ def test_hostile_corpus_reconciles(sync_env, hostile_registry) -> None:
             "SELECT DISTINCT reason_code FROM audit.quarantined_record"
         ).fetchall()
     }
-    assert {"duplicate_primary_key", "missing_primary_key", "no_identifying_fields"} <= reasons
+    assert {
+        "duplicate_primary_key",
+        "missing_primary_key",
+        "no_identifying_fields",
+        "malformed_row",
+    } <= reasons
     every_quarantined_has_a_reason = con.execute(
         "SELECT count(*) FROM audit.quarantined_record WHERE reason_code IS NULL "
         "OR reason_message IS NULL OR reason_message = ''"
