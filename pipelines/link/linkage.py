@@ -255,7 +255,12 @@ def link(
         model_path, chart_paths = _save_model(
             linker, model_dir, version_dir, profile, mode, seed, notes
         )
-        if comparison_viewer and model_dir is not None:
+        if comparison_viewer and model_dir is not None and backend == "spark":
+            # Splink builds the viewer by collecting every comparison vector to the
+            # driver, which runs a local Spark driver out of memory; the DuckDB backend
+            # produces it.
+            notes.append("comparison viewer not produced on the Spark backend")
+        elif comparison_viewer and model_dir is not None:
             viewer_path = Path(model_dir) / "comparison_viewer.html"
             # Every JavaScript library is inlined by Splink: the file opens offline.
             linker.visualisations.comparison_viewer_dashboard(

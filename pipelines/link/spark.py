@@ -33,6 +33,9 @@ def spark_session(master: str | None = None) -> Any:
         # Dates and timestamps must not shift with the machine's zone.
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        # Only applies when this process starts the JVM (local mode); a cluster's own
+        # configuration wins otherwise.
+        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
