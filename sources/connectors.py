@@ -23,6 +23,8 @@ import codecs
 import csv
 import glob
 import json
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -477,10 +479,10 @@ def stream_sql(
 ) -> BatchStream:
     """Rows of a table or query; with `watermark` and `since`, only rows changed since then."""
     statement = _sql_statement(table, query, watermark, since)
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args=_connect_args(url))
     try:
-        connection = engine.connect().execution_options(stream_results=True)
-        result = connection.execute(statement)
+        connection = _connect_with_retries(engine, source)
+        result = connection.execution_options(stream_results=True).execute(statement)
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
         raise _sql_error(source, exc) from exc
@@ -491,9 +493,7 @@ def stream_sql(
         connection.close()
         engine.dispose()
 
-    stream = BatchStream(
-        names=names, batches=iter(()), filtered=since is not None, closer=release
-    )
+    stream = BatchStream(names=names, batches=iter(()), filtered=since is not None, closer=release)
 
     def batches() -> Iterator[pa.RecordBatch]:
         schema = stream.schema
@@ -510,6 +510,37 @@ def stream_sql(
 
     stream.batches = batches()
     return stream
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    """A bounded connect timeout, so an unreachable server fails fast instead of hanging."""
+    backend = sa.make_url(url).get_backend_name()
+    if backend in {"postgresql", "mysql", "mariadb"}:
+        return {"connect_timeout": int(os.environ.get("SOURCE_CONNECT_TIMEOUT", "10"))}
+    return {}
+
+
+def _connect_with_retries(engine: sa.Engine, source: str) -> sa.Connection:
+    """Connect, retrying refused or timed-out connections with exponential backoff.
+
+    Only connecting is retried: a query error is not a glitch and fails at once."""
+    attempts = int(os.environ.get("SOURCE_CONNECT_ATTEMPTS", "3"))
+    delay = float(os.environ.get("SOURCE_RETRY_DELAY", "1"))
+    for attempt in range(1, attempts + 1):
+        try:
+            return engine.connect()
+        except sa.exc.OperationalError as exc:
+            if attempt == attempts:
+                orig = getattr(exc, "orig", None) or exc
+                raise SourceReadError(
+                    f"source {source!r}: cannot connect to {engine.url.host or 'the database'}"
+                    f":{engine.url.port or ''} after {attempts} attempts ({orig}); check that "
+                    "the server is up and reachable and the credentials in the registry's "
+                    "${…} variables. Nothing is published while a source fails, so its "
+                    "customers are not dropped"
+                ) from exc
+            time.sleep(delay * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _sql_error(source: str, exc: sa.exc.SQLAlchemyError) -> SourceReadError:

@@ -27,6 +27,7 @@ PREVIOUS_TABLES = (
     "core.customer_id_redirect",
     "core.steward_decision",
     "core.customer_history",
+    "core.linkage_evidence",
     # History for marts.kpi_monthly: what past syncs measured cannot be recomputed.
     "audit.sync_run",
     "audit.data_quality",
@@ -244,10 +245,17 @@ def build_publish_tables(
                open_amount, closed_at
         FROM resolved_activity ORDER BY source_system, activity_name, activity_id;
 
+        -- A pair scored the same way as before keeps the run that scored it: an unchanged
+        -- rerun leaves the table identical.
         CREATE OR REPLACE TABLE new.core__linkage_evidence AS
-        SELECT record_key_l, record_key_r, customer_id, match_weight, match_probability,
-               comparison_weights, $run AS run_id
-        FROM linked_pairs ORDER BY record_key_l, record_key_r;
+        SELECT l.record_key_l, l.record_key_r, l.customer_id, l.match_weight,
+               l.match_probability, l.comparison_weights,
+               CASE WHEN p.customer_id = l.customer_id
+                         AND p.match_weight = CAST(l.match_weight AS FLOAT)
+                    THEN p.run_id ELSE $run END AS run_id
+        FROM linked_pairs l
+        LEFT JOIN core.linkage_evidence p USING (record_key_l, record_key_r)
+        ORDER BY l.record_key_l, l.record_key_r;
 
         CREATE OR REPLACE TABLE new.audit__quarantined_record AS
         SELECT $run AS run_id, source_system, source_row_number, reason_code,
