@@ -314,6 +314,7 @@ def publish(
         "activity_quarantine",
         "pairs",
         "activity",
+        "review_pair",
     )
     _linked_pairs(con)
     unmapped_rows = []

@@ -28,6 +28,7 @@ PREVIOUS_TABLES = (
     "core.steward_decision",
     "core.customer_history",
     "core.linkage_evidence",
+    "core.review_pair",
     # History for marts.kpi_monthly: what past syncs measured cannot be recomputed.
     "audit.sync_run",
     "audit.data_quality",
@@ -50,6 +51,7 @@ PUBLISHED: tuple[tuple[str, str], ...] = (
     ("audit.check_result", "append"),
     ("audit.data_quality", "append"),
     ("marts.customer_360", "replace"),
+    ("core.review_pair", "replace"),
     ("marts.kpi_monthly", "replace"),
 )
 # audit.data_quality fields: (field, value as the source supplied it in `mapped` m, usable value
@@ -287,6 +289,22 @@ def build_publish_tables(
 
         CREATE OR REPLACE TABLE new.marts__customer_360 AS
         SELECT * FROM customer_360 ORDER BY customer_id;
+
+        -- The review queue: a pair queued as before keeps the run that queued it.
+        CREATE OR REPLACE TABLE new.core__review_pair AS
+        SELECT r.record_key_l, r.record_key_r, al.customer_id AS customer_id_l,
+               ar.customer_id AS customer_id_r, r.match_probability, r.match_weight, r.reason,
+               CASE WHEN p.match_weight = CAST(r.match_weight AS FLOAT)
+                         AND p.customer_id_l IS NOT DISTINCT FROM al.customer_id
+                         AND p.customer_id_r IS NOT DISTINCT FROM ar.customer_id
+                    THEN p.run_id ELSE $run END AS run_id
+        FROM review_pair r
+        LEFT JOIN assignment al ON al.record_key = r.record_key_l
+        LEFT JOIN assignment ar ON ar.record_key = r.record_key_r
+        LEFT JOIN core.review_pair p USING (record_key_l, record_key_r)
+        QUALIFY row_number() OVER (PARTITION BY r.record_key_l, r.record_key_r
+                                   ORDER BY r.match_probability DESC) = 1
+        ORDER BY r.record_key_l, r.record_key_r;
         """,
         params,
     )
