@@ -14,14 +14,17 @@ import time
 from pathlib import Path
 
 # One statement, so one snapshot on PostgreSQL too. Consistent means: the active customers, the
-# mart and the latest sync agree, and the evidence rows all belong to that latest sync.
+# mart and the latest sync agree, and that sync's audit rows (written by the same publish)
+# are all there.
 SNAPSHOT_SQL = """
 SELECT (SELECT count(*) FROM core.customer WHERE is_active),
        (SELECT count(*) FROM marts.customer_360),
        (SELECT customers FROM audit.sync_run ORDER BY published_at DESC, run_id DESC LIMIT 1),
        (SELECT run_id FROM audit.sync_run ORDER BY published_at DESC, run_id DESC LIMIT 1),
-       (SELECT min(run_id) FROM core.linkage_evidence),
-       (SELECT max(run_id) FROM core.linkage_evidence),
+       (SELECT count(*) FROM audit.source_run WHERE run_id =
+           (SELECT run_id FROM audit.sync_run ORDER BY published_at DESC, run_id DESC LIMIT 1)),
+       (SELECT count(*) FROM audit.check_result WHERE run_id =
+           (SELECT run_id FROM audit.sync_run ORDER BY published_at DESC, run_id DESC LIMIT 1)),
        (SELECT count(*) FROM audit.sync_run)
 """
 
