@@ -26,6 +26,10 @@ class Settings:
     review_max_probability: float = 0.95
     # Record pairs sampled to estimate u; fewer trains faster (Spark local) but noisier.
     u_sample_pairs: int = 10_000_000
+    # Incremental linkage: rescore only new/changed records unless a full relink is asked
+    # for (FULL_RELINK=1, or the weekly schedule's run tag) or too much changed.
+    full_relink: bool = False
+    incremental_max_share: float = 0.2
 
     @property
     def store_is_duckdb(self) -> bool:
@@ -50,6 +54,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         review_min_probability=float(env.get("REVIEW_MIN_PROBABILITY", "0.5")),
         review_max_probability=float(env.get("REVIEW_MAX_PROBABILITY", "0.95")),
         u_sample_pairs=int(float(env.get("LINKAGE_U_SAMPLE_PAIRS", "1e7"))),
+        full_relink=env.get("FULL_RELINK", "").strip().lower() in {"1", "true", "yes"},
+        incremental_max_share=float(env.get("INCREMENTAL_MAX_SHARE", "0.2")),
     )
 
 

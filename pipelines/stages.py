@@ -28,6 +28,7 @@ from pipelines.golden.survivorship import build_golden
 from pipelines.identity.assign import assign_ids
 from pipelines.identity.erasure import apply_suppression
 from pipelines.link.clustering import cluster
+from pipelines.link.incremental import BASE_PAIRS, BASE_STAGED, link_incrementally
 from pipelines.link.linkage import link
 from pipelines.link.review import build_review_queue
 from pipelines.marts.customer_360 import build_customer_360, resolve_activity
@@ -140,12 +141,43 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
     logging.getLogger("splink").setLevel(logging.ERROR)
     con = connect()
     _materialise(con, work, "staged")
+    # Score down to the bottom of the review band: those pairs feed the review queue.
+    threshold = min(settings.match_threshold, settings.review_min_probability, 0.5)
+    incremental = None
+    if not settings.full_relink and settings.linkage_backend == "duckdb":
+        incremental = link_incrementally(
+            con,
+            staged="staged",
+            base_staged=work.path(BASE_STAGED),
+            base_pairs=work.path(BASE_PAIRS),
+            model_dir=work.root / "model",
+            seed=settings.seed,
+            threshold_probability=threshold,
+            u_sample_pairs=settings.u_sample_pairs,
+            max_share=settings.incremental_max_share,
+        )
+    if incremental is not None:
+        work.save(con, "pairs")
+        work.save(con, BASE_PAIRS, "pairs")
+        work.save(con, BASE_STAGED, "staged")
+        con.close()
+        fault_point("link.after_scoring")
+        return {
+            "mode": "incremental",
+            "records": incremental.records,
+            "records_rescored": incremental.changed,
+            "records_removed": incremental.removed,
+            "pairs_rescored": incremental.pairs_rescored,
+            "pairs_kept": incremental.pairs_kept,
+            "pairs_scored": incremental.pairs_rescored + incremental.pairs_kept,
+            "training": "reused",
+            "model_path": str(incremental.model_path),
+        }
     result = link(
         con,
         "staged",
         seed=settings.seed,
-        # Score down to the bottom of the review band: those pairs feed the review queue.
-        threshold_probability=min(settings.match_threshold, settings.review_min_probability, 0.5),
+        threshold_probability=threshold,
         model_dir=work.root / "model",
         backend=settings.linkage_backend,  # type: ignore[arg-type]
         spark_master=settings.spark_master,
@@ -153,9 +185,12 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
         comparison_viewer=True,
     )
     work.save(con, "pairs")
+    work.save(con, BASE_PAIRS, "pairs")
+    work.save(con, BASE_STAGED, "staged")
     con.close()
     fault_point("link.after_scoring")
     return {
+        "mode": "full relink" if settings.full_relink else "full",
         "records": result.n_records,
         "pairs_scored": result.n_pairs,
         "training": result.training_mode,

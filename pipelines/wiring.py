@@ -1,5 +1,6 @@
 """Turn a plain stage function and its plain check functions into a Dagster asset + checks."""
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -7,6 +8,7 @@ import dagster as dg
 
 from pipelines import stages
 from pipelines.ops.metadata import code_version, work_asset_metadata
+from pipelines.ops.schedules import FULL_RELINK_TAG
 from pipelines.quality import CheckOutcome
 from pipelines.resources import SyncSettings, check_result, count_metadata
 from pipelines.settings import Settings
@@ -58,8 +60,10 @@ def stage_asset(
         metadata={"work_layer": f"{layer}.parquet"},
         check_specs=check_specs,
     )
-    def _asset(sync: SyncSettings) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
         settings = sync.get()
+        if context.run and context.run.tags.get(FULL_RELINK_TAG) == "true":
+            settings = dataclasses.replace(settings, full_relink=True)
         figures = stage(settings)
         metadata = count_metadata(figures)
         path = stages.work_area(settings).path(layer)

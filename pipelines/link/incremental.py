@@ -1,0 +1,179 @@
+"""Incremental linkage: score only new and changed records, keep every other pair.
+
+A nightly sync on mostly unchanged sources does not need to re-score the whole population.
+When the trained model for the current input profile exists (the same condition under which
+`link()` reuses it) and at most `max_share` of the records are new, changed or gone, the new
+and changed records are scored against everyone else (`predict_between`) and among
+themselves (`predict_within`); pairs between two untouched records are carried over from the
+previous scoring. Term frequencies come from the whole population, as in a full run, so the
+result equals a full relink with the same model up to pairs whose blocking or
+term-frequency context moved (measured in tests/integration/test_incremental_linkage.py).
+The weekly full relink (FULL_RELINK=1 or the run tag customer_store/full_relink) retrains
+and rescores everything.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from splink import Linker
+
+from pipelines.link.linkage import (
+    _INPUT_TABLE,
+    _NICKNAMES_TABLE,
+    _completeness,
+    _create_input,
+    _create_pairs,
+    _ident,
+    make_db_api,
+    profile_hash,
+)
+from pipelines.link.model import REQUIRED_COLUMNS, build_model
+
+BASE_STAGED = "linkage_base__staged"
+BASE_PAIRS = "linkage_base__pairs"
+
+
+@dataclass(frozen=True)
+class IncrementalResult:
+    records: int
+    changed: int
+    removed: int
+    pairs_rescored: int
+    pairs_kept: int
+    model_path: Path
+
+
+def _fingerprint(alias: str, columns: list[str]) -> str:
+    parts = ", ".join(f"coalesce(CAST({alias}.{_ident(c)} AS VARCHAR), '~')" for c in columns)
+    return f"md5(concat_ws('|', {parts}))"
+
+
+def link_incrementally(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    staged: str,
+    base_staged: Path,
+    base_pairs: Path,
+    model_dir: Path,
+    seed: int,
+    threshold_probability: float,
+    u_sample_pairs: float,
+    max_share: float,
+) -> IncrementalResult | None:
+    """Create `pairs` incrementally, or return None when a full relink is needed."""
+    if not (base_staged.exists() and base_pairs.exists()):
+        return None
+    completeness = _completeness(con, staged)
+    columns = list(completeness)
+    n_records = con.execute(f"SELECT count(*) FROM {_ident(staged)}").fetchall()[0][0]  # noqa: S608
+    if not columns or n_records < 2:
+        return None
+    digest, _ = profile_hash(
+        completeness, n_records, backend="duckdb", seed=seed, u_sample_pairs=u_sample_pairs
+    )
+    saved = model_dir / "versions" / digest / "model.json"
+    if not saved.exists():
+        return None
+    model = build_model(columns, use_term_frequencies=True, dialect="duckdb")
+    compared = [*REQUIRED_COLUMNS, *model.columns]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __inc_base AS SELECT * FROM read_parquet(?)",
+        [str(base_staged)],
+    )
+    base_columns = {r[0] for r in con.execute("DESCRIBE __inc_base").fetchall()}
+    if not set(compared) <= base_columns:
+        return None
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __inc_changed_keys AS
+        SELECT record_key FROM {_ident(staged)} s
+        WHERE NOT EXISTS (
+            SELECT 1 FROM __inc_base b
+            WHERE b.record_key = s.record_key
+              AND {_fingerprint("b", compared)} = {_fingerprint("s", compared)});
+        CREATE OR REPLACE TEMP TABLE __inc_removed_keys AS
+        SELECT record_key FROM __inc_base ANTI JOIN {_ident(staged)} USING (record_key);
+        """  # noqa: S608 - identifiers from the model's column list
+    )
+    changed, removed = con.execute(
+        "SELECT (SELECT count(*) FROM __inc_changed_keys), "
+        "(SELECT count(*) FROM __inc_removed_keys)"
+    ).fetchall()[0]
+    if (changed + removed) > max_share * n_records:
+        return None
+
+    _create_input(con, staged, model)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __inc_changed AS SELECT * FROM {_INPUT_TABLE} "  # noqa: S608
+        "SEMI JOIN __inc_changed_keys USING (record_key)"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __inc_rest AS SELECT * FROM {_INPUT_TABLE} "  # noqa: S608
+        "ANTI JOIN __inc_changed_keys USING (record_key)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __inc_kept AS SELECT * FROM read_parquet(?) p "
+        "WHERE p.record_key_l NOT IN (SELECT record_key FROM __inc_changed_keys "
+        "UNION ALL SELECT record_key FROM __inc_removed_keys) "
+        "AND p.record_key_r NOT IN (SELECT record_key FROM __inc_changed_keys "
+        "UNION ALL SELECT record_key FROM __inc_removed_keys)",
+        [str(base_pairs)],
+    )
+    db_api = make_db_api(con, "duckdb")
+    everyone = db_api.register(_INPUT_TABLE, dataset_display_name="staged")
+    linker = Linker(everyone, str(saved))
+    try:
+        for column in model.tf_columns:
+            linker.table_management.compute_tf_table(column)
+        parts = []
+        if changed:
+            new = db_api.register("__inc_changed", dataset_display_name="changed")
+            rest = db_api.register("__inc_rest", dataset_display_name="rest")
+            between = linker.inference.predict_between(
+                new,
+                rest,
+                threshold_match_probability=threshold_probability,
+                warning_mode="never",
+            )
+            within = linker.inference.predict_within(
+                new, threshold_match_probability=threshold_probability, warning_mode="never"
+            )
+            parts = [between.physical_name, within.physical_name]
+        if parts:
+            # Splink's own table names.
+            union = " UNION ALL BY NAME ".join(f"SELECT * FROM {p}" for p in parts)  # noqa: S608
+            # Keys in a fixed order, as a full run writes them (record_key_l < record_key_r).
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE __inc_pred AS "  # noqa: S608
+                "SELECT * REPLACE (least(record_key_l, record_key_r) AS record_key_l, "
+                "greatest(record_key_l, record_key_r) AS record_key_r) "
+                f"FROM ({union})"
+            )
+            _create_pairs(con, "__inc_pred")
+            con.execute("ALTER TABLE pairs RENAME TO __inc_new")
+        else:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE __inc_new AS SELECT * FROM __inc_kept LIMIT 0"
+            )
+        rescored = con.execute("SELECT count(*) FROM __inc_new").fetchall()[0][0]
+        kept = con.execute("SELECT count(*) FROM __inc_kept").fetchall()[0][0]
+        con.execute(
+            "CREATE OR REPLACE TABLE pairs AS SELECT * FROM ("
+            "SELECT * FROM __inc_kept UNION ALL BY NAME SELECT * FROM __inc_new) "
+            "QUALIFY row_number() OVER (PARTITION BY record_key_l, record_key_r "
+            "ORDER BY match_probability DESC) = 1 "
+            "ORDER BY record_key_l, record_key_r"
+        )
+    finally:
+        linker.table_management.delete_tables_created_by_splink_from_db()
+        for table in (_INPUT_TABLE, _NICKNAMES_TABLE, "__inc_new", "__inc_pred"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return IncrementalResult(
+        records=n_records,
+        changed=int(changed),
+        removed=int(removed),
+        pairs_rescored=int(rescored),
+        pairs_kept=int(kept),
+        model_path=saved,
+    )
