@@ -15,69 +15,6 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
-import sqlalchemy as sa
-
-import models
-
-_SQL_TYPE_NAMES: tuple[tuple[type, str], ...] = (
-    (sa.Boolean, "boolean"),
-    (sa.BigInteger, "bigint"),
-    (sa.Integer, "integer"),
-    (sa.Numeric, "decimal"),  # Float is a Numeric subclass: checked below first
-    (sa.DateTime, "timestamp"),
-    (sa.Date, "date"),
-    (sa.JSON, "json"),
-    (sa.Text, "text"),
-    (sa.String, "varchar"),
-)
-
-
-def sql_type_name(sql_type: sa.types.TypeEngine) -> str:
-    """A short, backend-neutral type name (with length/precision) for the UI."""
-    if isinstance(sql_type, sa.Float):
-        return "double"
-    for cls, name in _SQL_TYPE_NAMES:
-        if isinstance(sql_type, cls):
-            if isinstance(sql_type, sa.Numeric) and sql_type.precision:
-                return f"decimal({sql_type.precision},{sql_type.scale or 0})"
-            length = getattr(sql_type, "length", None)
-            return f"{name}({length})" if length and name == "varchar" else name
-    return str(sql_type).lower()
-
-
-def model_table(table: str) -> sa.Table:
-    """The SQLAlchemy table of `schema.table` from `models`."""
-    try:
-        return models.metadata.tables[table]
-    except KeyError as exc:
-        known = sorted(models.metadata.tables)
-        raise KeyError(f"no table {table!r} in models/ (known: {known})") from exc
-
-
-def table_schema_from_model(table: str) -> dg.TableSchema:
-    """Column schema of a governed table: type, comment, key, nullability and PII tag."""
-    sa_table = model_table(table)
-    single_key = len(sa_table.primary_key.columns) == 1
-    columns = []
-    for col in sa_table.columns:
-        tags = {"pii": str(col.info.get("pii", "none"))}
-        if col.primary_key:
-            tags["key"] = "primary"
-        columns.append(
-            dg.TableColumn(
-                name=col.name,
-                type=sql_type_name(col.type),
-                description=col.comment,
-                constraints=dg.TableColumnConstraints(
-                    nullable=bool(col.nullable) and not col.primary_key,
-                    unique=col.primary_key and single_key,
-                ),
-                tags=tags,
-            )
-        )
-    keys = [c.name for c in sa_table.primary_key.columns]
-    other = [f"primary key ({', '.join(keys)})"] if keys else []
-    return dg.TableSchema(columns=columns, constraints=dg.TableConstraints(other=other))
 
 
 def arrow_type_name(arrow_type: pa.DataType) -> str:

@@ -9,9 +9,10 @@ import duckdb
 from dagster import AssetExecutionContext
 
 import models
+from models.dictionary import table_schema
 from pipelines import quality, stages
 from pipelines.ops import lineage
-from pipelines.ops.metadata import code_version, table_schema_from_model
+from pipelines.ops.metadata import code_version
 from pipelines.publish import prepare, store
 from pipelines.publish.summary import (
     attach_summary,
@@ -90,7 +91,7 @@ def _store_spec(key: str, description: str) -> dg.AssetSpec:
         code_version=code_version(prepare, store, models.core, models.audit, models.marts),
         tags={"layer": "store"},
         metadata={
-            "dagster/column_schema": table_schema_from_model(table),
+            "dagster/column_schema": table_schema(table),
             "dagster/table_name": table,
         },
         freshness_policy=store_freshness_policy(),

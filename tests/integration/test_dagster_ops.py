@@ -16,9 +16,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from models.dictionary import table_schema
 from pipelines import quality
 from pipelines.ops import alerts, instance, sensors
-from pipelines.ops.metadata import table_schema_from_model
 from pipelines.publish.summary import new_rows_relation
 from pipelines.settings import PROJECT_ROOT
 
@@ -59,7 +59,7 @@ def test_every_asset_carries_its_metadata_and_checks(defs: dg.Definitions) -> No
         node = graph.get(dg.AssetKey.from_user_string(name))
         schema = _schema(node.metadata["dagster/column_schema"])
         assert {c.name for c in schema.columns} == {
-            c.name for c in table_schema_from_model(quality.STORE_ASSETS[name]).columns
+            c.name for c in table_schema(quality.STORE_ASSETS[name]).columns
         }
         assert node.freshness_policy is not None
         assert node.assets_def.op.pool == "customer_store"
