@@ -124,7 +124,7 @@ def erase_customer(
                 )
         if new_rows:
             conn.execute(suppression.insert(), new_rows)
-        _delete_personal_rows(conn, target, [f"{s}:{r}" for s, r in records], records)
+        _delete_personal_rows(conn, target, [f"{s}:{r}" for s, r in records])
         conn.execute(
             _table("audit.erasure").insert(),
             {
@@ -142,9 +142,7 @@ def erase_customer(
     return ErasureResult(erasure_id, target, len(records), len(values))
 
 
-def _delete_personal_rows(
-    conn: sa.Connection, customer_id: str, record_keys: list[str], records: list
-) -> None:
+def _delete_personal_rows(conn: sa.Connection, customer_id: str, record_keys: list[str]) -> None:
     by_customer = (
         "core.customer",
         "core.customer_history",
@@ -176,12 +174,14 @@ def _delete_personal_rows(
             )
         )
     quarantined = _table("audit.quarantined_record")
-    for source_system, source_record_id in records:
+    if record_keys:
+        # One statement for all of the person's records, on both store dialects.
         conn.execute(
             quarantined.update()
             .where(
-                quarantined.c.source_system == source_system,
-                quarantined.c.source_record_id == source_record_id,
+                (quarantined.c.source_system + ":" + quarantined.c.source_record_id).in_(
+                    record_keys
+                )
             )
             .values(raw_record=None)
         )

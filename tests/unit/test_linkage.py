@@ -11,23 +11,9 @@ import pytest
 
 from pipelines.link.clustering import cluster
 from pipelines.link.linkage import available_columns, link
-from pipelines.link.model import build_model
+from pipelines.link.model import MATCH_COLUMNS, build_model
 
-COLUMNS = (
-    "record_key",
-    "party_type",
-    "given_name_key",
-    "family_name_key",
-    "full_name_key",
-    "company_name_key",
-    "email_key",
-    "phone",
-    "birth_date",
-    "postcode_key",
-    "address_key",
-    "city_key",
-    "tax_id",
-)
+COLUMNS = ("record_key", "party_type", *MATCH_COLUMNS)
 
 # (record_key, party, given, family, company, email, phone, birth, postcode, address, city, tax)
 ROWS = [
