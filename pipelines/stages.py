@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -439,6 +438,3 @@ def _linked_pairs(con: duckdb.DuckDBPyConnection) -> None:
         """  # noqa: S608 - column names come from the pairs table itself
     )
 
-
-def model_dir(settings: Settings) -> Path:
-    return work_area(settings).root / "model"

@@ -37,9 +37,6 @@ class WorkArea:
         stem = source if activity is None else f"{source}__{activity}"
         return self.root / "raw" / f"{stem}.parquet"
 
-    def exists(self, name: str) -> bool:
-        return self.path(name).exists()
-
     def _atomic_target(self, target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
