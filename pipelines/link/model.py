@@ -87,8 +87,8 @@ class _Level:
         return level
 
 
-def _null(*conditions: str) -> CustomLevel:
-    return CustomLevel(" OR ".join(conditions), "NULL on either side").configure(is_null_level=True)
+def _null(*conditions: str, label: str = "NULL on either side") -> CustomLevel:
+    return CustomLevel(" OR ".join(conditions), label).configure(is_null_level=True)
 
 
 def _either_null(col: str) -> str:
@@ -121,14 +121,23 @@ def _comparison(
     )
 
 
+_WHOLE_L = "concat_ws(' ', given_name_key_l, family_name_key_l)"
+_WHOLE_R = "concat_ws(' ', given_name_key_r, family_name_key_r)"
+# "José Ángel | García Rubio" vs "José | Ángel García Rubio": one person, the boundary
+# between given and family names drawn elsewhere by another system.
+_SAME_WHOLE_NAME = f"{_WHOLE_L} = {_WHOLE_R}"
+
+
 def _person_name(col: str, other: str, use_tf: bool) -> CustomComparison:
     """Given or family name; `other` is the opposite name column (for swaps).
 
     The swapped level sits in *both* name comparisons so a record whose given and
     family names were entered the wrong way round still collects two name agreements
-    instead of two disagreements.
+    instead of two disagreements. A whole name split differently is one agreement, not
+    two: it is a level of the given name and neutral (a null level) for the family name.
     """
     levels = [_Level(f"{col}_l = {col}_r", f"Exact match on {col}", 0.80, 0.004, tf_column=col)]
+    null_level = _null(_either_null(col))
     if other != col:
         levels.append(
             _Level(
@@ -138,18 +147,15 @@ def _person_name(col: str, other: str, use_tf: bool) -> CustomComparison:
                 0.0002,
             )
         )
-        # "José Ángel | García Rubio" vs "José | Ángel García Rubio": one person, the
-        # boundary between given and family names drawn elsewhere by another system.
-        whole_l = "concat_ws(' ', given_name_key_l, family_name_key_l)"
-        whole_r = "concat_ws(' ', given_name_key_r, family_name_key_r)"
-        levels.append(
-            _Level(
-                f"{whole_l} = {whole_r}",
-                "Same whole name, split differently",
-                0.02,
-                0.0001,
+        if col == "given_name_key":
+            whole = _Level(_SAME_WHOLE_NAME, "Same whole name, split differently", 0.02, 0.0001)
+            levels.append(whole)
+        else:
+            null_level = _null(
+                _either_null(col),
+                f"({col}_l <> {col}_r AND {_SAME_WHOLE_NAME})",
+                label="NULL on either side, or counted by the given name (same whole name)",
             )
-        )
     if col == "given_name_key":
         # Nickname groups come from pipelines/link/nicknames.csv (linkage.py derives the
         # column): Pepe ~ José, Bill ~ William, Maite ~ María Teresa.
@@ -176,7 +182,7 @@ def _person_name(col: str, other: str, use_tf: bool) -> CustomComparison:
         _Level(_jw(col, 0.70), f"Jaro-Winkler >= 0.70 on {col}", 0.02, 0.06),
         _else(0.03, 0.926),
     ]
-    return _comparison(col, _null(_either_null(col)), levels, use_tf, f"Person {col}")
+    return _comparison(col, null_level, levels, use_tf, f"Person {col}")
 
 
 def _full_name(avail: frozenset[str], use_tf: bool) -> CustomComparison:
@@ -211,23 +217,46 @@ def _company_name(use_tf: bool) -> CustomComparison:
     return _comparison(col, _null(_either_null(col)), levels, use_tf, "Company name")
 
 
-def _email(use_tf: bool) -> CustomComparison:
+def _names_agree(avail: frozenset[str]) -> str | None:
+    """SQL: both records carry the same person name (nicknames count as the same)."""
+    if {"given_name_key", "family_name_key"} <= avail:
+        return (
+            f"{NICKNAME_COLUMN}_l = {NICKNAME_COLUMN}_r AND family_name_key_l = family_name_key_r"
+        )
+    if "full_name_key" in avail:
+        return "full_name_key_l = full_name_key_r"
+    return None
+
+
+def _email(avail: frozenset[str], use_tf: bool) -> CustomComparison:
     col = "email_key"
     local_l = f"split_part({col}_l, '@', 1)"
     local_r = f"split_part({col}_r, '@', 1)"
+    same_local = f"{local_l} = {local_r}"
+    close = f"levenshtein({col}_l, {col}_r) <= 2"
+    similar_local = f"jaro_winkler_similarity({local_l}, {local_r}) >= 0.88"
+    null_level = _null(_either_null(col))
+    names_agree = _names_agree(avail)
+    if names_agree is not None:
+        # People build addresses from their names (jose.garcia@…, jgarcia77@…), so two
+        # namesakes' addresses look alike far more often than two random records' do:
+        # between equal names a merely *similar* address is no evidence of its own, and
+        # counting it (naive Bayes) over-merged namesakes at a million records. An exact
+        # address still counts; a different one still counts against.
+        null_level = _null(
+            _either_null(col),
+            f"({col}_l <> {col}_r AND {names_agree} "
+            f"AND ({same_local} OR {close} OR {similar_local}))",
+            label="NULL on either side, or an address similar only as the names are",
+        )
     levels = [
         _Level(f"{col}_l = {col}_r", "Exact match on e-mail", 0.85, 0.0005, tf_column=col),
-        _Level(f"{local_l} = {local_r}", "Same local part, other domain", 0.05, 0.0005),
-        _Level(f"levenshtein({col}_l, {col}_r) <= 2", "Levenshtein <= 2 on e-mail", 0.05, 0.001),
-        _Level(
-            f"jaro_winkler_similarity({local_l}, {local_r}) >= 0.88",
-            "Jaro-Winkler >= 0.88 on local part",
-            0.02,
-            0.005,
-        ),
+        _Level(same_local, "Same local part, other domain", 0.05, 0.0005),
+        _Level(close, "Levenshtein <= 2 on e-mail", 0.05, 0.001),
+        _Level(similar_local, "Jaro-Winkler >= 0.88 on local part", 0.02, 0.005),
         _else(0.03, 0.993),
     ]
-    return _comparison(col, _null(_either_null(col)), levels, use_tf, "E-mail address")
+    return _comparison(col, null_level, levels, use_tf, "E-mail address")
 
 
 def _phone(use_tf: bool) -> CustomComparison:
@@ -323,7 +352,7 @@ def _comparisons(avail: frozenset[str], use_tf: bool) -> list[CustomComparison]:
     builders = [
         ("full_name_key", lambda: _full_name(avail, use_tf)),
         ("company_name_key", lambda: _company_name(use_tf)),
-        ("email_key", lambda: _email(use_tf)),
+        ("email_key", lambda: _email(avail, use_tf)),
         ("phone", lambda: _phone(use_tf)),
         ("birth_date", lambda: _birth_date(use_tf)),
         ("postcode_key", lambda: _postcode(use_tf)),

@@ -78,6 +78,42 @@ def test_nickname_and_shifted_name_levels_link(tmp_path: Path) -> None:
     assert 0 < gammas["a:2"]
 
 
+def test_evidence_that_only_repeats_the_names_is_not_counted_twice() -> None:
+    con = duckdb.connect()
+    con.execute(STAGED_DDL)
+    con.executemany(
+        "INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            # two namesakes whose addresses are built from their names
+            ("a:1", "person", "jose", "garcia", "jose.garcia@gmail.com", None, None),
+            ("b:1", "person", "jose", "garcia", "jose.garcia7@hotmail.com", None, None),
+            # namesakes by nickname, same address: an exact address still counts
+            ("a:2", "person", "pepe", "marin", "pmarin@x.es", None, None),
+            ("b:2", "person", "jose", "marin", "pmarin@x.es", None, None),
+            # different names (a typo), similar addresses: the address is evidence
+            ("a:3", "person", "maria", "lopez", "m.lopez@x.es", "+34600000003", None),
+            ("b:3", "person", "mario", "lopes", "m.lopez1@x.es", "+34600000003", None),
+            # one whole name split differently is one agreement, not two
+            ("a:4", "person", "jose angel", "garcia rubio", None, "+34600000004", None),
+            ("b:4", "person", "jose", "angel garcia rubio", None, "+34600000004", None),
+        ],
+    )
+    link(con, seed=1, threshold_probability=1e-9)
+    gammas = {
+        key: (given, family, email)
+        for key, given, family, email in con.execute(
+            "SELECT record_key_l, gamma_given_name_key, gamma_family_name_key, gamma_email_key "
+            "FROM pairs WHERE left(record_key_l, 2) = 'a:' AND left(record_key_r, 2) = 'b:' "
+            "AND right(record_key_l, 1) = right(record_key_r, 1)"
+        ).fetchall()
+    }
+    exact_email = 4  # the top level: exact, local part, Levenshtein, Jaro-Winkler, else
+    assert gammas["a:1"][2] == -1  # neutral: similar only as the names are
+    assert gammas["a:2"][2] == exact_email
+    assert 0 < gammas["a:3"][2] < exact_email  # a fuzzy agreement that counts
+    assert gammas["a:4"][0] > 0 and gammas["a:4"][1] == -1
+
+
 def test_model_declares_the_derived_nickname_column() -> None:
     assert build_model(["given_name_key", "family_name_key"]).derived_columns == (
         NICKNAME_COLUMN,
