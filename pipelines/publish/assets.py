@@ -134,7 +134,7 @@ def publish_store(context: AssetExecutionContext, sync: SyncSettings):
                 "and rerun the sync."
             )
 
-    stages.publish(settings, context.run_id, checks, verify=verify)
+    published = stages.publish(settings, context.run_id, checks, verify=verify)
     figures = store_figures(settings.store_url, context.run_id)
     summary = run_summary_markdown(figures)
     context.log.info("published run %s", context.run_id)
@@ -149,6 +149,8 @@ def publish_store(context: AssetExecutionContext, sync: SyncSettings):
         }
         if key == "core/customer":
             metadata["run_summary"] = dg.MetadataValue.md(summary)
+            # "patched" (only changed rows written) or "fresh" (store file rebuilt)
+            metadata["store_write"] = published["store_write"]
             metadata["customers_created"] = figures["run"].get("customers_created", 0)
             metadata["customers_merged"] = figures["run"].get("customers_merged", 0)
             metadata["customers_split"] = figures["run"].get("customers_split", 0)

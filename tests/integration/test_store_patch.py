@@ -1,0 +1,115 @@
+"""The DuckDB store is patched with the rows that changed, not rebuilt, on a nightly sync;
+the patched store holds exactly what a fresh build of the same run holds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import models
+from pipelines.definitions import build_defs
+from pipelines.publish import store
+from pipelines.publish.prepare import PUBLISHED, layer_name
+from pipelines.stages import extra_loads
+from pipelines.workarea import WorkArea
+
+
+@pytest.fixture
+def own_demo(sync_env, tmp_path, monkeypatch):
+    """A private copy of the demo sources: this test edits them."""
+    demo = tmp_path / "demo"
+    shutil.copytree(sync_env.demo_dir, demo)
+    monkeypatch.setenv("DEMO_DATA_DIR", str(demo))
+    return demo
+
+
+def run_sync() -> None:
+    result = build_defs().resolve_job_def("nightly_sync").execute_in_process(raise_on_error=False)
+    failures = [e.step_failure_data.error.message for e in result.all_events if e.is_step_failure]
+    assert result.success, failures
+
+
+def change_crm(demo: Path) -> None:
+    con = sqlite3.connect(demo / "crm.sqlite")
+    con.execute(
+        "UPDATE contacts SET last_name = last_name || 'z', updated_at = '2030-01-01 00:00:00' "
+        "WHERE rowid IN (SELECT rowid FROM contacts ORDER BY rowid LIMIT 5)"
+    )
+    con.commit()
+    con.close()
+
+
+def run_loads(work: WorkArea) -> list[store.TableLoad]:
+    loads = [
+        store.TableLoad(table, work.path(layer_name(table, "publish__")), mode)
+        for table, mode in PUBLISHED
+    ]
+    return loads + extra_loads(work)
+
+
+def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS a (READ_ONLY)", [str(a)])
+    con.execute("ATTACH ? AS b (READ_ONLY)", [str(b)])
+    out = {}
+    for table in models.metadata.sorted_tables:
+        name = f"{table.schema}.{table.name}"
+        added, removed = con.execute(
+            f"SELECT (SELECT count(*) FROM (SELECT * FROM b.{name} EXCEPT ALL "  # noqa: S608
+            f"SELECT * FROM a.{name})), (SELECT count(*) FROM (SELECT * FROM a.{name} "
+            f"EXCEPT ALL SELECT * FROM b.{name}))"
+        ).fetchall()[0]
+        if added or removed:
+            out[name] = (added, removed)
+    con.close()
+    return out
+
+
+def test_nightly_publish_patches_the_store_like_a_fresh_build(
+    sync_env, own_demo, tmp_path, monkeypatch
+) -> None:
+    writes: list[str] = []
+    real_publish = store.publish
+
+    def recording_publish(url, loads, *, fresh=False):
+        how = real_publish(url, loads, fresh=fresh)
+        writes.append(how)
+        return how
+
+    monkeypatch.setattr(store, "publish", recording_publish)
+    run_sync()
+    assert writes == ["fresh"]  # the first publish builds the store
+    before = tmp_path / "before.duckdb"
+    shutil.copyfile(sync_env.store_path, before)
+
+    change_crm(own_demo)
+    run_sync()
+    assert writes == ["fresh", "patched"]
+
+    # The same run's rows written fresh onto the same previous store.
+    rebuilt = tmp_path / "rebuilt" / "store.duckdb"
+    rebuilt.parent.mkdir()
+    shutil.copyfile(before, rebuilt)
+    assert real_publish(f"duckdb:///{rebuilt}", run_loads(WorkArea(sync_env.work_dir)),
+                        fresh=True) == "fresh"
+    assert differences(sync_env.store_path, rebuilt) == {}
+    assert differences(before, sync_env.store_path)  # the run did change the store
+
+
+def test_a_grown_store_is_rebuilt_fresh(tmp_path) -> None:
+    path = tmp_path / "store.duckdb"
+    path.write_bytes(b"x" * 1000)
+    marker = path.with_name(path.name + ".compact.json")
+    assert not store._patchable(path)  # never built fresh by this code: build fresh
+    marker.write_text(json.dumps({"size": 900}))
+    assert store._patchable(path)
+    marker.write_text(json.dumps({"size": 600}))  # grown by more than COMPACT_GROWTH
+    assert not store._patchable(path)
+    marker.write_text(json.dumps({"size": 900}))
+    path.with_name(path.name + ".wal").write_bytes(b"")  # a WAL a copy would miss
+    assert not store._patchable(path)
