@@ -105,7 +105,11 @@ def child_bare() -> dict[str, Any]:
         threshold_probability=settings.match_threshold,
         model_dir=None,
         reuse_model=False,
+        backend=settings.linkage_backend,  # type: ignore[arg-type]
+        spark_master=settings.spark_master,
+        u_sample_pairs=settings.u_sample_pairs,
     )
+    # The scored pairs are back in DuckDB whatever the backend; clustering them is cheap.
     db_api = DuckDBAPI(connection=con)
     nodes = db_api.register("staged")
     edges = db_api.register("pairs")
@@ -183,6 +187,14 @@ def change_crm(demo: Path, share: float, total_records: int, run: int) -> int:
         con.close()
 
 
+def score(demo: Path, base: Path) -> dict[str, Any]:
+    """Pairwise and cluster scores of the published store: a fast wrong run is no result."""
+    from bench.accuracy.harness import score_store
+
+    out = score_store(base / "store" / "store.duckdb", demo / "ground_truth.csv")
+    return {kind: out[kind] for kind in ("pairwise", "cluster")}
+
+
 def measure(records: int, runs: int, backend: str, incremental: float | None) -> dict[str, Any]:
     demo = ensure_demo(records)
     manifest = json.loads((demo / "manifest.json").read_text())
@@ -195,6 +207,7 @@ def measure(records: int, runs: int, backend: str, incremental: float | None) ->
         sync = _run_child("sync", env)
         bare = _run_child("bare", env)
         entry = {
+            "accuracy": score(demo, base),
             "sync": sync,
             "bare": bare,
             "ratio_sync_to_bare": sync["total_s"] / bare["total_s"],
@@ -211,6 +224,8 @@ def measure(records: int, runs: int, backend: str, incremental: float | None) ->
                     "run": run,
                     "sync_s": round(sync["total_s"], 1),
                     "bare_s": round(bare["total_s"], 1),
+                    "pairwise_f1": round(entry["accuracy"]["pairwise"]["f1"], 4),
+                    "pairwise_precision": round(entry["accuracy"]["pairwise"]["precision"], 4),
                 }
             ),
             flush=True,
@@ -224,6 +239,11 @@ def measure(records: int, runs: int, backend: str, incremental: float | None) ->
         "median_bare_s": statistics.median(r["bare"]["total_s"] for r in results),
         "median_ratio_sync_to_bare": statistics.median(r["ratio_sync_to_bare"] for r in results),
         "max_peak_rss_mb": max(r["sync"]["peak_rss_mb"] for r in results),
+        "max_peak_rss_bare_mb": max(r["bare"]["peak_rss_mb"] for r in results),
+        "median_pairwise": {
+            k: statistics.median(r["accuracy"]["pairwise"][k] for r in results)
+            for k in ("precision", "recall", "f1")
+        },
         "median_stage_s": {
             stage: statistics.median(r["sync"]["stages_s"].get(stage, 0.0) for r in results)
             for stage in results[0]["sync"]["stages_s"]
@@ -256,8 +276,11 @@ def markdown(summary: dict[str, Any]) -> str:
         "",
         f"- full sync: {summary['median_sync_s']:.1f} s, peak RSS "
         f"{summary['max_peak_rss_mb']:.0f} MB",
-        f"- bare Splink: {summary['median_bare_s']:.1f} s; pipeline / bare (per run, median): "
+        f"- bare Splink: {summary['median_bare_s']:.1f} s (peak RSS "
+        f"{summary['max_peak_rss_bare_mb']:.0f} MB); pipeline / bare (per run, median): "
         f"{summary['median_ratio_sync_to_bare']:.2f}",
+        "- published store vs ground truth, pairwise P / R / F1: "
+        + " / ".join(f"{summary['median_pairwise'][k]:.4f}" for k in ("precision", "recall", "f1")),
     ]
     if "median_incremental_s" in summary:
         lines.append(

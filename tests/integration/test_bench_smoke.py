@@ -37,3 +37,6 @@ def test_perf_harness_smoke(tmp_path) -> None:
     assert run["incremental"]["changed_records"] >= 1
     assert {"staged_customers", "scored_pairs", "publish_store"} <= set(run["sync"]["stages_s"])
     assert summary["median_bare_s"] > 0 and summary["max_peak_rss_mb"] > 0
+    # every run is scored against the demo's ground truth: a fast wrong run is no result
+    assert 0.5 < run["accuracy"]["pairwise"]["f1"] <= 1.0
+    assert "pairwise P / R / F1" in completed.stdout
