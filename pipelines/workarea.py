@@ -8,6 +8,7 @@ cannot hit DuckDB's single-writer lock, and a killed step leaves no half-written
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -15,13 +16,27 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+#: DuckDB memory per connection (DuckDB's own syntax: "4GB", "500MB"). DuckDB would take 80%
+#: of the machine's RAM; bounded, a stage spills to disk instead and a sync of a million
+#: records stays within a modest machine.
+MEMORY_LIMIT_ENV = "CUSTOMER_STORE_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
+def duckdb_config() -> dict[str, str | bool]:
+    """Settings of every DuckDB the pipeline opens: offline, bounded, spilling to temp."""
+    return {
+        # Machines are offline: never download extensions.
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "memory_limit": os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+        "temp_directory": os.path.join(tempfile.gettempdir(), "customer_store_spill"),
+    }
+
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB for one stage; never downloads extensions (machines are offline)."""
-    con = duckdb.connect(
-        ":memory:",
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-    )
+    """An in-memory DuckDB for one stage (see `duckdb_config`)."""
+    con = duckdb.connect(":memory:", config=duckdb_config())
     con.execute("SET preserve_insertion_order = true")
     return con
 

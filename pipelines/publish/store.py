@@ -33,6 +33,7 @@ from psycopg import sql as psql
 import models
 from pipelines.faults import fault_point
 from pipelines.settings import PROJECT_ROOT
+from pipelines.workarea import duckdb_config
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
 
@@ -357,7 +358,7 @@ def _remove(path: Path) -> None:
 def _write_next(building: Path, fill: Callable[[duckdb.DuckDBPyConnection], bool]) -> bool:
     """Migrate `building`, fill it and checkpoint it; False (file removed) if `fill` declines."""
     upgrade(f"duckdb:///{building}")
-    con = duckdb.connect(str(building))
+    con = duckdb.connect(str(building), config=duckdb_config())
     try:
         done = fill(con)
         if done:
