@@ -82,7 +82,7 @@ class BatchStream:
 # --------------------------------------------------------------------------- helpers
 
 
-def _files(pattern: str, source: str) -> list[str]:
+def source_files(pattern: str, source: str) -> list[str]:
     files = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
     missing = [f for f in files if not Path(f).exists()]
     if not files or missing:
@@ -200,7 +200,7 @@ def stream_csv(
     quoting: str | None = None,
     escape: str | None = None,
 ) -> BatchStream:
-    files = _files(path, source)
+    files = source_files(path, source)
     notes: list[str] = []
     plans = []
     for file in files:
@@ -356,7 +356,7 @@ def stream_json(path: str, source: str, encoding: str | None = None) -> BatchStr
     A first pass collects the union of keys (records may differ), a second builds batches of
     `BATCH_ROWS` records: two parses, but memory bounded by one batch (JSON lines) or one
     file (a document)."""
-    files = _files(path, source)
+    files = source_files(path, source)
     notes: list[str] = []
     codecs_per_file = []
     for file in files:
@@ -402,7 +402,7 @@ def _json_batch(records: list[dict[str, Any]], schema: pa.Schema) -> pa.RecordBa
 
 
 def stream_parquet(path: str, source: str) -> BatchStream:
-    files = _files(path, source)
+    files = source_files(path, source)
     try:
         names = _union_names(pq.read_schema(f).names for f in files)
     except (pa.ArrowInvalid, OSError) as exc:

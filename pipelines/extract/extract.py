@@ -4,7 +4,9 @@ Each table (a source's customers, or one of its activity tables) is streamed fro
 in Arrow batches into the work area with `ParquetWriter` (memory bounded by one batch), merged
 into that table's snapshot (`pipelines.extract.incremental`: full read or rows changed since the
 published watermark, deletions), and the snapshot becomes `raw/<table>.parquet`, stamped with
-the row's position and the load time.
+the row's position and the load time. A file source whose files did not change since its
+snapshot was built is not read at all (`incremental.input_unchanged`): the snapshot is kept
+and only the raw layer is re-stamped with this sync's load time.
 
 A table that cannot be read, or whose mapped columns disappeared (schema drift), fails alone
 with an error that names it; the other tables still extract. Policy for the publish: a sync
@@ -19,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -162,9 +165,8 @@ def extract_table(
     full_refresh: bool = False,
     run_id: str | None = None,
 ) -> TableResult:
-    """Read one table (all of it, or what changed) and refresh its snapshot and raw layer."""
-    import time
-
+    """Read one table (all of it, or what changed) and refresh its snapshot and raw layer;
+    a file source whose files did not change keeps its snapshot without being read."""
     started = time.monotonic()
     incremental.clear_candidate(work, read)
     snapshot = incremental.snapshot_path(work, read)
@@ -172,6 +174,31 @@ def extract_table(
     plan = incremental.plan_read(
         read, previous_meta, (published or {}).get(read.key), full_refresh
     )
+    # Taken before the read: a file that changes while it is being read looks changed to the
+    # next sync, which then reads it again.
+    fingerprint = incremental.input_fingerprint(read)
+    if previous_meta is not None and incremental.input_unchanged(
+        read, plan, previous_meta, fingerprint, full_refresh
+    ):
+        result = _keep_snapshot(read, work, plan, snapshot, previous_meta, loaded_at)
+    else:
+        result = _read_table(read, work, plan, snapshot, previous_meta, fingerprint, loaded_at)
+    if read.mode == "incremental":
+        incremental.write_candidate(work, read, result.high_water, run_id, loaded_at)
+    result.seconds = round(time.monotonic() - started, 3)
+    return result
+
+
+def _read_table(
+    read: TableRead,
+    work: WorkArea,
+    plan: incremental.ReadPlan,
+    snapshot: Path,
+    previous_meta: dict[str, str | None] | None,
+    fingerprint: str | None,
+    loaded_at: dt.datetime,
+) -> TableResult:
+    """Read the source, merge the read into the snapshot, write the raw layer."""
     stream = _open(read, plan.since)
     try:
         unmapped = _check_drift(stream.names, set(read.mapped_columns), read.where)
@@ -182,6 +209,12 @@ def extract_table(
             raise SourceReadError(f"{read.where}: reading failed ({exc})") from exc
     finally:
         stream.close()
+    # What the next sync needs to report this read without repeating it (input_unchanged).
+    read_meta = {
+        "input_fingerprint": fingerprint or "",
+        "malformed_rows": str(stream.malformed_rows),
+        "read_notes": json.dumps(stream.notes),
+    }
     con = connect()
     try:
         merge = incremental.merge_snapshot(
@@ -192,6 +225,7 @@ def extract_table(
             snapshot if previous_meta is not None else None,
             snapshot,
             (previous_meta or {}).get("high_water") or None,
+            read_meta,
         )
         _write_raw(
             con, snapshot, work.raw_path(read.source, read.activity), loaded_at,
@@ -200,8 +234,6 @@ def extract_table(
     finally:
         con.close()
         read_file.unlink(missing_ok=True)
-    if read.mode == "incremental":
-        incremental.write_candidate(work, read, merge.high_water, run_id, loaded_at)
     return TableResult(
         table=read.key,
         rows=merge.rows,
@@ -217,7 +249,49 @@ def extract_table(
         high_water=merge.high_water,
         unmapped_columns=unmapped,
         notes=list(stream.notes),
-        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _keep_snapshot(
+    read: TableRead,
+    work: WorkArea,
+    plan: incremental.ReadPlan,
+    snapshot: Path,
+    meta: dict[str, str | None],
+    loaded_at: dt.datetime,
+) -> TableResult:
+    """The files did not change: the snapshot stays as it is, nothing is read; the figures of
+    the read that built it (malformed rows, notes, high water) come from its metadata."""
+    parquet = pq.ParquetFile(snapshot)
+    names = [n for n in parquet.schema_arrow.names if n != incremental.POSITION]
+    # The registry may map a column the file never had: the same error a read would raise.
+    unmapped = _check_drift(names, set(read.mapped_columns), read.where)
+    malformed_rows = int(meta.get("malformed_rows") or 0)
+    # The raw layer is still re-stamped: `_loaded_at` is this sync's load time for every row
+    # of every table (audit.sync_run.started_at is min(loaded_at) of `mapped`; survivorship's
+    # recency and golden last_seen_at fall back to it), so keeping yesterday's stamps would
+    # misdate the run and could flip golden values with no source change.
+    con = connect()
+    try:
+        _write_raw(
+            con, snapshot, work.raw_path(read.source, read.activity), loaded_at,
+            malformed_rows > 0,
+        )
+    finally:
+        con.close()
+    return TableResult(
+        table=read.key,
+        rows=parquet.metadata.num_rows,
+        rows_read=0,
+        mode=read.mode,
+        full_read=False,
+        reason="file unchanged since the last read (size, mtime): not read, snapshot kept",
+        malformed_rows=malformed_rows,
+        watermark_column=read.watermark,
+        since=plan.since,
+        high_water=meta.get("high_water") or None,
+        unmapped_columns=unmapped,
+        notes=json.loads(meta.get("read_notes") or "[]"),
     )
 
 

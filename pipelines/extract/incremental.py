@@ -13,6 +13,10 @@ Either way the raw layer gets the whole current population, so every downstream 
 every live record; a record that left the snapshot loses its active link at publish
 (`core.customer_source_xref.is_active = false`) while its customer is kept.
 
+A file source whose input did not change since the snapshot was built (same files, sizes,
+modification times and read settings: `input_fingerprint`) is not read again: the snapshot
+already holds what a read would give (`input_unchanged`).
+
 The watermark only advances when the publish succeeds: extraction writes a candidate per table
 (`raw/<table>.watermark.json`), `write_watermark_layer` turns them into the work layer
 `publish_extra__audit__source_watermark`, and the atomic publish writes it with everything
@@ -23,11 +27,13 @@ the older published watermark and the upsert by key is idempotent.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +43,7 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from pipelines.workarea import WorkArea
+from sources.connectors import SourceReadError, source_files
 from sources.registry import TableRead
 
 log = logging.getLogger(__name__)
@@ -53,8 +60,25 @@ WATERMARK_SCHEMA = pa.schema(
     ]
 )
 # Parquet key-value metadata of a snapshot: what it was built with, so that a registry change
-# (other key, other watermark column, other mode) forces a full read instead of a wrong merge.
-SNAPSHOT_META_KEYS = ("primary_key", "watermark_column", "mode", "high_water")
+# (other key, other watermark column, other mode) forces a full read instead of a wrong merge;
+# for a file source, the fingerprint of the files read and what that read noticed (malformed
+# rows, notes), so that a sync that finds the files unchanged can report them without reading.
+SNAPSHOT_META_KEYS = (
+    "primary_key",
+    "watermark_column",
+    "mode",
+    "high_water",
+    "input_fingerprint",
+    "malformed_rows",
+    "read_notes",
+)
+# A file modified this shortly before it is fingerprinted could change again within the same
+# timestamp tick (kernels stamp files from a coarse clock; FAT and HFS+ keep 1-2 s), keeping
+# size and mtime: its fingerprint is not recorded, so the next sync reads it again (what git
+# does for "racily clean" files).
+RACY_WINDOW_NS = 2_000_000_000
+# Bump when what a read produces from the same bytes changes (connector parsing).
+FINGERPRINT_VERSION = 1
 POSITION = "_pos"  # order of the rows in the snapshot (1-based)
 
 
@@ -232,6 +256,63 @@ def plan_read(
     return ReadPlan(since, f"rows changed since {read.watermark} >= {since}")
 
 
+def input_fingerprint(read: TableRead, now_ns: int | None = None) -> str | None:
+    """A digest of what reading a file source would see: for every file the path or glob
+    covers, its resolved path, size, mtime_ns and ctime_ns, plus the registry settings that
+    shape the read. None for SQL sources, for missing files (the read reports them) and for
+    files modified too recently to trust (`RACY_WINDOW_NS`).
+
+    Metadata, not content: hashing would cost a full pass over every file, which is most of
+    what skipping the read saves. Size + mtime is what make and rsync trust; ctime (which no
+    tool can set back) also catches a file replaced by one with the same size and a restored
+    mtime (`cp -p`, `rsync -t`, untar). A change of any of them only costs a read."""
+    if read.kind == "sql" or read.path is None:
+        return None
+    try:
+        stats = [(os.path.realpath(f), os.stat(f)) for f in source_files(read.path, read.source)]
+    except (SourceReadError, OSError):
+        return None
+    now = time.time_ns() if now_ns is None else now_ns
+    if any(st.st_mtime_ns >= now - RACY_WINDOW_NS for _, st in stats):
+        return None
+    document = {
+        "version": FINGERPRINT_VERSION,
+        "settings": {
+            "kind": read.kind,
+            "path": read.path,
+            "encoding": read.encoding,
+            "delimiter": read.delimiter,
+            "quoting": read.quoting,
+            "escape": read.escape,
+            "primary_key": read.primary_key,
+            "watermark": read.watermark,
+            "mode": read.mode,
+            "soft_delete": asdict(read.soft_delete) if read.soft_delete else None,
+        },
+        "files": [[path, st.st_size, st.st_mtime_ns, st.st_ctime_ns] for path, st in stats],
+    }
+    # Hashed: a glob of many pages would otherwise bloat the snapshot's footer.
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def input_unchanged(
+    read: TableRead,
+    plan: ReadPlan,
+    snapshot: dict[str, str | None] | None,
+    fingerprint: str | None,
+    full_refresh: bool,
+) -> bool:
+    """Whether this sync can keep the snapshot without reading the source: the files and the
+    read settings are those the snapshot was built from. A read would give the same rows, so
+    the snapshot is what the read would make of them (snapshot mode: the same population;
+    incremental: the rows since the watermark are already in it)."""
+    if full_refresh or snapshot is None or fingerprint is None:
+        return False
+    if read.mode == "incremental" and plan.full:
+        return False  # plan_read wants a full read (registry change, no published watermark…)
+    return snapshot.get("input_fingerprint") == fingerprint
+
+
 # --------------------------------------------------------------------------- merging
 
 
@@ -261,9 +342,11 @@ def merge_snapshot(
     previous: Path | None,
     target: Path,
     previous_high: str | None,
+    read_meta: dict[str, str] | None = None,
 ) -> MergeResult:
     """Build the new snapshot of one table from this sync's read (and the previous snapshot
-    for an incremental read); writes `target` atomically with its metadata."""
+    for an incremental read); writes `target` atomically with its metadata (`read_meta`: the
+    read's fingerprint, malformed rows and notes, see SNAPSHOT_META_KEYS)."""
     pk = ident(read.primary_key)
     # Views (not tables) wherever possible: DuckDB then streams from the Parquet files and
     # spills its sorts, so a million-row table never has to sit in memory. Views cannot
@@ -330,6 +413,7 @@ def merge_snapshot(
         "watermark_column": read.watermark or "",
         "mode": read.mode,
         "high_water": high or "",
+        **(read_meta or {}),
     }
     written = _copy_with_metadata(con, "merged", target, meta)
     deleted = 0

@@ -1,0 +1,295 @@
+"""A file source whose files did not change since the last read is not read again.
+
+Real files, real DuckDB. Files are back-dated (a nightly drop written hours before the sync):
+a file modified within `incremental.RACY_WINDOW_NS` of the sync is always read again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.extract import extract as extract_module
+from pipelines.extract import incremental
+from pipelines.extract.extract import SchemaDriftError, extract_table, write_report
+from pipelines.workarea import WorkArea
+from sources.connectors import MALFORMED_COLUMN
+from sources.registry import TableRead, load_registry
+
+T0 = dt.datetime(2026, 1, 1, 2, 0)
+T1 = dt.datetime(2026, 1, 2, 2, 0)
+HOUR_NS = 3_600_000_000_000
+
+# One malformed line (three fields): the first read notes it; a skipped read must keep it.
+CSV = "id;name;mail\n1;Ana;ana@x.es\n2;Luis;luis@x.es\n3;Eva;eva@x.es;extra\n"
+
+
+def backdate(path: Path, hours: int = 6) -> None:
+    """Set mtime as if the file had been dropped `hours` ago (out of the racy window)."""
+    stamp = time.time_ns() - hours * HOUR_NS
+    os.utime(path, ns=(stamp, stamp))
+
+
+def registry_read(tmp_path: Path, body: str, name: str = "shop") -> TableRead:
+    path = tmp_path / "sources.yaml"
+    path.write_text(f"sources:\n  - name: {name}\n{body}")
+    return load_registry(path, env={}).get(name).read()
+
+
+def csv_read(tmp_path: Path, data: Path, extra: str = "") -> TableRead:
+    return registry_read(
+        tmp_path,
+        f"    kind: csv\n    path: {data}\n    primary_key: id\n{extra}"
+        "    fields: {given_name: name, email: mail}\n",
+    )
+
+
+class OpenSpy:
+    """Stands in for `extract._open`: counts the reads, and can forbid them."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, forbid: bool = False) -> None:
+        self.calls = 0
+        self.forbid = forbid
+        self._real = extract_module._open
+        monkeypatch.setattr(extract_module, "_open", self)
+
+    def __call__(self, read: TableRead, since: str | None):
+        self.calls += 1
+        if self.forbid:
+            raise AssertionError(f"{read.where} was read although its file did not change")
+        return self._real(read, since)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def raw(work: WorkArea, read: TableRead) -> pa.Table:
+    return pq.read_table(work.raw_path(read.source, read.activity))
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> tuple[Path, TableRead, WorkArea]:
+    data = tmp_path / "customers.csv"
+    data.write_text(CSV)
+    backdate(data)
+    return data, csv_read(tmp_path, data), WorkArea(tmp_path / "work")
+
+
+def test_unchanged_csv_is_not_read_again(shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, read, work = shop
+    first = extract_table(read, work, T0)
+    assert first.full_read and first.rows == 3 and first.malformed_rows == 1
+    snapshot = incremental.snapshot_path(work, read)
+    before = (digest(snapshot), snapshot.stat().st_mtime_ns)
+
+    spy = OpenSpy(monkeypatch, forbid=True)
+    second = extract_table(read, work, T1)
+    write_report(work, second)
+
+    assert spy.calls == 0
+    assert second.rows == 3 and second.rows_read == 0 and not second.full_read
+    assert "unchanged" in second.reason
+    assert second.deleted == 0 and second.soft_deleted == 0
+    # What the read that built the snapshot noticed is still reported.
+    assert second.malformed_rows == first.malformed_rows == 1
+    assert second.notes == first.notes and second.notes
+    assert second.unmapped_columns == first.unmapped_columns
+    # The snapshot is untouched; the raw layer keeps every row (the malformed line's text
+    # included, for quarantine) and carries this sync's load time.
+    assert (digest(snapshot), snapshot.stat().st_mtime_ns) == before
+    table = raw(work, read)
+    assert table.num_rows == 3
+    assert table.column(MALFORMED_COLUMN).null_count == 2
+    assert set(table.column("_loaded_at").to_pylist()) == {T1}
+    assert table.column("_source_row_number").to_pylist() == [1, 2, 3]
+    report = json.loads((work.root / "raw" / "shop.extract.json").read_text())
+    assert report["rows"] == 3 and report["rows_read"] == 0 and report["full_read"] is False
+
+
+def test_missing_raw_layer_is_rebuilt_from_the_kept_snapshot(
+    shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, read, work = shop
+    extract_table(read, work, T0)
+    work.raw_path(read.source).unlink()
+    OpenSpy(monkeypatch, forbid=True)
+    again = extract_table(read, work, T1)
+    assert again.rows_read == 0
+    assert raw(work, read).num_rows == 3
+
+
+def test_modified_file_is_read_again(shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, read, work = shop
+    extract_table(read, work, T0)
+    # Same size (Ana -> Ada), another modification time: the change must appear.
+    data.write_text(CSV.replace("Ana", "Ada"))
+    backdate(data, hours=5)
+    spy = OpenSpy(monkeypatch)
+    second = extract_table(read, work, T1)
+    assert spy.calls == 1
+    assert second.full_read and second.rows_read == 3
+    assert "Ada" in raw(work, read).column("name").to_pylist()
+
+
+def test_touched_file_is_read_again(shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, read, work = shop
+    extract_table(read, work, T0)
+    backdate(data, hours=1)  # same bytes, new mtime: re-read (metadata, not content)
+    spy = OpenSpy(monkeypatch)
+    assert extract_table(read, work, T1).rows_read == 3
+    assert spy.calls == 1
+
+
+def test_recently_modified_file_is_always_read(tmp_path: Path, monkeypatch) -> None:
+    data = tmp_path / "customers.csv"
+    data.write_text(CSV)  # mtime: now, inside the racy window
+    read, work = csv_read(tmp_path, data), WorkArea(tmp_path / "work")
+    extract_table(read, work, T0)
+    spy = OpenSpy(monkeypatch)
+    assert extract_table(read, work, T1).rows_read == 3
+    assert spy.calls == 1
+
+
+def test_full_refresh_reads_an_unchanged_file(shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, read, work = shop
+    extract_table(read, work, T0)
+    spy = OpenSpy(monkeypatch)
+    full = extract_table(read, work, T1, full_refresh=True)
+    assert spy.calls == 1
+    assert full.full_read and full.rows_read == 3
+    # ... and the snapshot it rebuilt is reusable by the next sync.
+    spy.forbid = True
+    assert extract_table(read, work, T1).rows_read == 0
+
+
+def test_registry_change_of_read_settings_forces_a_read(
+    shop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, read, work = shop
+    extract_table(read, work, T0)
+    spy = OpenSpy(monkeypatch)
+    declared = csv_read(tmp_path, data, extra='    delimiter: ";"\n')
+    assert extract_table(declared, work, T1).rows_read == 3
+    rekeyed = dataclasses.replace(read, primary_key="mail")
+    assert extract_table(rekeyed, work, T1).rows_read == 3
+    assert spy.calls == 2
+
+
+def test_schema_drift_is_still_detected_without_reading(
+    shop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, read, work = shop
+    extract_table(read, work, T0)
+    drifted = registry_read(
+        tmp_path,
+        f"    kind: csv\n    path: {data}\n    primary_key: id\n"
+        "    fields: {given_name: name, email: mail, phone: tel}\n",
+    )
+    OpenSpy(monkeypatch, forbid=True)
+    with pytest.raises(SchemaDriftError, match="tel"):
+        extract_table(drifted, work, T1)
+
+
+def test_glob_with_an_added_or_removed_file_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = tmp_path / "export"
+    pages.mkdir()
+
+    def page(n: int, ids: list[int]) -> None:
+        path = pages / f"page-{n}.json"
+        path.write_text(json.dumps({"data": [{"id": i, "name": f"n{i}"} for i in ids]}))
+        backdate(path)
+
+    page(1, [1, 2])
+    page(2, [3])
+    read = registry_read(
+        tmp_path,
+        f"    kind: json\n    path: {pages}/page-*.json\n    primary_key: id\n"
+        "    fields: {full_name: name}\n",
+        name="desk",
+    )
+    work = WorkArea(tmp_path / "work")
+    assert extract_table(read, work, T0).rows == 3
+    spy = OpenSpy(monkeypatch)
+    assert extract_table(read, work, T1).rows_read == 0
+    assert spy.calls == 0
+
+    page(3, [4, 5])
+    added = extract_table(read, work, T1)
+    assert spy.calls == 1 and added.rows_read == 5 and added.rows == 5
+
+    (pages / "page-2.json").unlink()
+    removed = extract_table(read, work, T1)
+    assert spy.calls == 2 and removed.rows == 4 and removed.deleted == 1
+    assert sorted(raw(work, read).column("id").to_pylist()) == ["1", "2", "4", "5"]
+
+
+def test_incremental_file_source_keeps_its_snapshot_and_watermark(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "subscribers.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": ["1", "2"],
+                "name": ["Ana", "Luis"],
+                "modified": ["2026-01-01 10:00:00", "2026-01-03 10:00:00"],
+            }
+        ),
+        data,
+    )
+    backdate(data)
+    read = registry_read(
+        tmp_path,
+        f"    kind: parquet\n    path: {data}\n    primary_key: id\n"
+        "    watermark: modified\n    fields: {given_name: name}\n",
+        name="mkt",
+    )
+    work = WorkArea(tmp_path / "work")
+    first = extract_table(read, work, T0, run_id="r1")
+    published = {read.key: (read.watermark, first.high_water)}
+
+    spy = OpenSpy(monkeypatch)
+    # No published watermark: plan_read asks for a full read, which is honoured.
+    assert extract_table(read, work, T1).full_read
+    assert spy.calls == 1
+
+    second = extract_table(read, work, T1, published=published, run_id="r2")
+    assert spy.calls == 1  # not read
+    assert second.rows == 2 and second.rows_read == 0
+    assert second.high_water == first.high_water == "2026-01-03 10:00:00"
+    assert second.since == first.high_water
+    # The watermark candidate is still written, so the publish keeps the same watermark.
+    candidate = json.loads(incremental.candidate_path(work, read).read_text())
+    assert candidate["last_value"] == first.high_water and candidate["run_id"] == "r2"
+
+
+def test_fingerprint_covers_files_and_settings(shop, tmp_path: Path) -> None:
+    data, read, work = shop
+    now = time.time_ns()
+    fingerprint = incremental.input_fingerprint(read, now)
+    assert fingerprint is not None
+    assert incremental.input_fingerprint(read, now) == fingerprint
+    latin = csv_read(tmp_path, data, "    encoding: latin-1\n")
+    assert incremental.input_fingerprint(latin, now) != fingerprint
+    # Recently modified, missing or SQL: no fingerprint, so the table is always read.
+    assert incremental.input_fingerprint(read, data.stat().st_mtime_ns + 1) is None
+    missing = csv_read(tmp_path, tmp_path / "absent.csv")
+    assert incremental.input_fingerprint(missing, now) is None
+    sql = registry_read(
+        tmp_path,
+        "    kind: sql\n    url: sqlite:///x.db\n    table: t\n    primary_key: id\n"
+        "    fields: {given_name: name}\n",
+    )
+    assert incremental.input_fingerprint(sql, now) is None
