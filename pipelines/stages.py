@@ -14,7 +14,8 @@ from typing import Any
 
 import duckdb
 
-from pipelines.cleanse.cleanse import cleanse
+from pipelines.cleanse.incremental import cleanse_incrementally
+from pipelines.cleanse.incremental import save_base as save_cleanse_base
 from pipelines.extract.assessment import source_assessment
 from pipelines.extract.extract import ExtractResult, build_mapped, extract_table, write_report
 from pipelines.extract.incremental import (
@@ -124,11 +125,20 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
     )
     con = connect()
     _materialise(con, work, "mapped")
-    counts = cleanse(con, "mapped")
+    # Only records that changed since the last successful run are cleansed again.
+    counts = cleanse_incrementally(
+        con,
+        work,
+        "mapped",
+        full=full_refresh_requested(),
+        max_share=settings.incremental_max_share,
+    )
+    # The erasure suppression applies to every staged row, kept or cleansed, every run.
     suppression = store.read_tables(settings.store_url, ["audit.suppression"])
     counts["suppressed_by_erasure"] = apply_suppression(con, suppression.get("audit.suppression"))
     work.save(con, "staged")
     work.save(con, "quarantine")
+    save_cleanse_base(con, work)
     con.close()
     return {"records_per_source": per_source, **counts}
 

@@ -1,0 +1,403 @@
+"""Incremental cleansing: cleanse only the records that changed since the last successful run.
+
+A nightly sync where 1% of the source records changed should not re-standardise the other 99%.
+Cleansing is a function of each record's own mapped values, except for two things that look
+across rows or outside the record, and the plan below accounts for both:
+
+- duplicate-primary-key detection compares every row sharing a `record_key`: a record_key
+  group is re-cleansed whole when any row of it is new, changed or gone, and groups with more
+  than one row (now or in the base) are always re-cleansed (they are rare);
+- birth dates are checked against `today`: when the date moved on, staged records whose birth
+  date was rejected as impossible (in the future, then) are re-cleansed.
+
+Each mapped row gets a content hash over every mapped column except the ones that say where
+and when it was read (`POSITION_COLUMNS`: they change without the record changing). A record
+whose single row has the same hash as in the base keeps its previous staged row, with its
+row number and load time refreshed from this run; or its previous quarantine rows, but only
+if its row number did not move (quarantine messages and `#row<n>` ids quote it). Everything
+else (new, changed, duplicate, keyless, suppressed, moved quarantined records) goes through
+`cleanse()` as one subset, and the two parts are put back in mapped order: the result is the
+same rows with the same values, in the same order, as a full cleanse of the same input
+(tests/integration/test_incremental_cleanse.py proves it).
+
+The base is the last successful stage's output (`staged`, `quarantine`, hard-linked, not
+copied) plus the per-row hashes, and a metadata file holding a fingerprint of the cleansing
+code and reference data: a change to either invalidates the base, as does FULL_REFRESH=1, a
+clock that went back, or more than `max_share` of the rows to re-cleanse (then a full cleanse
+is as cheap and simpler).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.cleanse import stages
+from pipelines.cleanse.cleanse import CleanseError, cleanse
+from pipelines.cleanse.rules import REASON_CODES
+from pipelines.cleanse.sql import install_macros
+from pipelines.cleanse.udfs import register_udfs
+from pipelines.workarea import WorkArea
+
+BASE_ROWS = "cleanse_base__rows"
+BASE_STAGED = "cleanse_base__staged"
+BASE_QUARANTINE = "cleanse_base__quarantine"
+BASE_META = "cleanse_base__meta.json"
+# Where and when a row was read, not what it says: not hashed, refreshed on kept records.
+POSITION_COLUMNS = ("source_row_number", "loaded_at")
+# Libraries whose data decide the standardised values (phone metadata, e-mail rules, name
+# titles, transliteration tables, DuckDB's own nfc_normalize/strip_accents and hash()).
+REFERENCE_LIBRARIES = ("phonenumbers", "email-validator", "nameparser", "Unidecode", "duckdb")
+SUPPRESSED = "suppressed_by_erasure"
+BIRTH_DATE_IMPOSSIBLE = "birth_date_impossible_removed"
+_ROWS = "_cli_rows"
+_TODO = "_cli_todo"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def code_fingerprint() -> str:
+    """Hash of everything a record's cleansed values depend on besides the record itself:
+    this package's files (code, rules, any reference file beside them), the versions of the
+    libraries that carry reference data, and Python's Unicode database."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and not path.name.startswith("."):
+            digest.update(str(path.relative_to(package)).encode() + b"\0")
+            digest.update(path.read_bytes())
+    for name in REFERENCE_LIBRARIES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{name}={version}\0".encode())
+    digest.update(f"unicode={unicodedata.unidata_version}\0".encode())
+    digest.update(f"python={sys.version_info[:2]}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Plan:
+    mode: str  # "incremental" or "full"
+    reason: str
+    rows: int
+    rows_to_cleanse: int
+
+
+def _create_rows(con: duckdb.DuckDBPyConnection, mapped: str) -> list[str]:
+    """`_cli_rows`: each mapped row's position in the input, record_key and content hash.
+
+    The record_key is built as `stages.final()` builds it (source_system + the hygiene-cleaned
+    id), so that rows whose ids differ only by whitespace or control characters, which
+    cleansing treats as duplicates, land in one group here too. DuckDB's 64-bit hash() is 4x
+    cheaper than md5 over ~20 columns; a change is missed only if the old and new row of one
+    record collide (2^-64), and the DuckDB version is part of the fingerprint."""
+    columns = [c for c in con.table(mapped).columns if c not in POSITION_COLUMNS]
+    hashed = ", ".join(_ident(c) for c in columns)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {_ROWS} AS
+        SELECT row_number() OVER () AS _rid,
+            CASE WHEN source_system IS NOT NULL AND _cl_hyg(source_record_id) IS NOT NULL
+                 THEN CAST(source_system AS VARCHAR) || ':' || _cl_hyg(source_record_id)
+            END AS record_key,
+            hash({hashed}) AS row_hash,
+            CAST(source_system AS VARCHAR) AS source_system,
+            CAST(source_row_number AS BIGINT) AS source_row_number,
+            CAST(loaded_at AS TIMESTAMP) AS loaded_at
+        FROM {_ident(mapped)}
+        """  # noqa: S608 - identifiers from the table's own columns
+    )
+    return columns
+
+
+def _read_meta(work: WorkArea) -> dict[str, Any] | None:
+    path = work.root / BASE_META
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection,
+    work: WorkArea,
+    columns: list[str],
+    today: date,
+    fingerprint: str,
+    *,
+    full: bool,
+    max_share: float,
+) -> Plan:
+    """Decide full or incremental; for incremental, create `_cli_kept`: the record_keys whose
+    previous output is kept."""
+    (rows, positions, unplaced), = con.execute(
+        f"""
+        SELECT count(*), count(DISTINCT (source_system, source_row_number)),
+               count(*) FILTER (WHERE source_system IS NULL OR source_row_number IS NULL)
+        FROM {_ROWS}
+        """  # noqa: S608 - constants only
+    ).fetchall()
+    meta = _read_meta(work)
+    paths = [work.path(n) for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE)]
+    if full:
+        return Plan("full", "full refresh requested (FULL_REFRESH=1)", rows, rows)
+    if meta is None or not all(p.exists() for p in paths):
+        return Plan("full", "no previous cleanse output to start from", rows, rows)
+    if meta.get("fingerprint") != fingerprint:
+        return Plan("full", "cleansing code or reference data changed since the last run",
+                    rows, rows)
+    if meta.get("hashed_columns") != columns:
+        return Plan("full", "the mapped columns changed since the last run", rows, rows)
+    try:
+        base_today = date.fromisoformat(meta["today"])
+    except (KeyError, TypeError, ValueError):
+        return Plan("full", "the previous cleanse left no readable metadata", rows, rows)
+    if today < base_today:
+        return Plan("full", "the date went back since the last run", rows, rows)
+    if positions != rows or unplaced:
+        # Output rows are matched to mapped rows by (source_system, source_row_number).
+        return Plan("full", "rows are not numbered uniquely per source", rows, rows)
+
+    base_rows, base_staged, base_quarantine = (_literal(p) for p in paths)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _cli_kept AS
+        WITH cur AS (
+            SELECT record_key, count(*) AS n, any_value(row_hash) AS row_hash,
+                   any_value(source_row_number) AS source_row_number
+            FROM {_ROWS} WHERE record_key IS NOT NULL GROUP BY record_key
+        ), base AS (
+            SELECT record_key, count(*) AS n, any_value(row_hash) AS row_hash,
+                   any_value(source_row_number) AS source_row_number
+            FROM read_parquet({base_rows}) WHERE record_key IS NOT NULL GROUP BY record_key
+        ), was_staged AS (
+            SELECT record_key, list_contains(quality_flags, $birth_flag) AS birth_date_rejected
+            FROM read_parquet({base_staged})
+        ), was_quarantined AS (
+            SELECT r.record_key, bool_or(q.reason_code = $suppressed) AS suppressed
+            FROM read_parquet({base_quarantine}) q
+            JOIN read_parquet({base_rows}) r USING (source_system, source_row_number)
+            WHERE r.record_key IS NOT NULL
+            GROUP BY r.record_key
+        )
+        SELECT c.record_key
+        FROM cur c
+        JOIN base b USING (record_key)
+        LEFT JOIN was_staged s USING (record_key)
+        LEFT JOIN was_quarantined q USING (record_key)
+        WHERE c.n = 1 AND b.n = 1 AND c.row_hash = b.row_hash
+          AND (
+            -- staged last time: kept unless its birth date may have stopped being future
+            (s.record_key IS NOT NULL AND q.record_key IS NULL
+             AND NOT (s.birth_date_rejected AND $date_moved))
+            -- quarantined last time (not by an erasure, re-applied to staged rows every run):
+            -- kept only where the messages' row number is still right
+            OR (q.record_key IS NOT NULL AND s.record_key IS NULL AND NOT q.suppressed
+                AND c.source_row_number = b.source_row_number)
+          )
+        """,  # noqa: S608 - paths quoted as literals, values bound
+        {
+            "birth_flag": BIRTH_DATE_IMPOSSIBLE,
+            "suppressed": SUPPRESSED,
+            "date_moved": today > base_today,
+        },
+    )
+    (kept,), = con.execute("SELECT count(*) FROM _cli_kept").fetchall()
+    todo = rows - kept
+    if todo > max_share * rows:
+        return Plan("full", f"{todo} of {rows} rows changed, more than {max_share:.0%}",
+                    rows, rows)
+    return Plan("incremental", f"{todo} of {rows} rows new, changed or affected", rows, todo)
+
+
+def _assemble(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
+    """Replace the subset's `staged`/`quarantine` by the whole output, in mapped order."""
+    base_rows, base_staged, base_quarantine = (
+        _literal(work.path(n)) for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE)
+    )
+    staged_columns = ", ".join(_ident(c) for c in stages.STAGED_COLUMNS)
+    quarantine_columns = ", ".join(_ident(c) for c in stages.QUARANTINE_COLUMNS)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE _cli_staged AS
+        SELECT {staged_columns} FROM (
+            SELECT r._rid, b.* REPLACE (r.source_row_number AS source_row_number,
+                                        r.loaded_at AS loaded_at)
+            FROM read_parquet({base_staged}) b
+            JOIN {_ROWS} r USING (record_key)
+            WHERE record_key IN (SELECT record_key FROM _cli_kept)
+            UNION ALL BY NAME
+            SELECT r._rid, s.*
+            FROM staged s JOIN {_ROWS} r USING (source_system, source_row_number)
+        ) ORDER BY _rid;
+
+        CREATE OR REPLACE TABLE _cli_quarantine AS
+        SELECT {quarantine_columns} FROM (
+            SELECT r._rid, q.*
+            FROM read_parquet({base_quarantine}) q
+            JOIN read_parquet({base_rows}) br USING (source_system, source_row_number)
+            JOIN {_ROWS} r ON r.record_key = br.record_key
+            WHERE br.record_key IN (SELECT record_key FROM _cli_kept)
+            UNION ALL BY NAME
+            SELECT r._rid, q.*
+            FROM quarantine q JOIN {_ROWS} r USING (source_system, source_row_number)
+        ) ORDER BY _rid, reason_code;
+        """  # noqa: S608 - paths quoted as literals, column names are module constants
+    )
+    (mapped, staged, quarantined, keys), = con.execute(
+        f"""
+        SELECT (SELECT count(*) FROM {_ROWS}),
+               (SELECT count(*) FROM _cli_staged),
+               (SELECT count(DISTINCT (source_system, source_row_number)) FROM _cli_quarantine),
+               (SELECT count(DISTINCT record_key) FROM _cli_staged)
+        """  # noqa: S608 - constants only
+    ).fetchall()
+    if mapped != staged + quarantined or keys != staged:
+        raise CleanseError(
+            f"incremental cleanse: reconciliation failed: {mapped} mapped rows, {staged} "
+            f"staged ({keys} distinct keys), {quarantined} quarantined; this is a bug in "
+            "pipelines/cleanse/incremental.py: run with FULL_REFRESH=1 to cleanse everything"
+        )
+    # Renamed, not copied: the whole output is only written once.
+    con.execute(
+        "DROP TABLE staged; DROP TABLE quarantine;"
+        "ALTER TABLE _cli_staged RENAME TO staged;"
+        "ALTER TABLE _cli_quarantine RENAME TO quarantine;"
+    )
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    (mapped, staged, quarantined, quarantine_rows), = con.execute(
+        f"""
+        SELECT (SELECT count(*) FROM {_ROWS}), (SELECT count(*) FROM staged),
+               (SELECT count(DISTINCT (source_system, source_row_number)) FROM quarantine),
+               (SELECT count(*) FROM quarantine)
+        """  # noqa: S608 - constants only
+    ).fetchall()
+    by_reason = dict(
+        con.execute("SELECT reason_code, count(*) FROM quarantine GROUP BY reason_code").fetchall()
+    )
+    return {
+        "mapped": mapped,
+        "staged": staged,
+        "quarantined_records": quarantined,
+        "quarantine_rows": quarantine_rows,
+        **{code: by_reason.get(code, 0) for code in REASON_CODES},
+    }
+
+
+def cleanse_incrementally(
+    con: duckdb.DuckDBPyConnection,
+    work: WorkArea,
+    mapped: str = "mapped",
+    *,
+    today: date | None = None,
+    full: bool = False,
+    max_share: float = 0.2,
+) -> dict[str, Any]:
+    """Cleanse `mapped` of `con` into the tables `staged` and `quarantine`, re-cleansing only
+    what changed since the base in `work` (see the module docstring).
+
+    Returns the counts of `cleanse()` (over the whole output) plus `cleanse_mode`
+    ("incremental"/"full"), `cleanse_mode_reason`, `rows_cleansed` and `rows_kept`;
+    `udf_errors` counts this run's cleansed values only. Call `save_base` once the stage's
+    outputs are written."""
+    today = today or date.today()
+    try:
+        con.table(mapped)
+    except duckdb.Error as exc:
+        raise CleanseError(
+            f"cleanse: no table or view named {mapped!r}; run the map stage first"
+        ) from exc
+    register_udfs(con, today)  # `_cl_hyg` (record_key) is one of the cleanse macros
+    install_macros(con)
+    # Taken once: the base is labelled with the code that produced it.
+    fingerprint = code_fingerprint()
+    columns = _create_rows(con, mapped)
+    plan = _plan(con, work, columns, today, fingerprint, full=full, max_share=max_share)
+    if plan.mode == "full":
+        counts: dict[str, Any] = cleanse(con, mapped, today=today)
+    else:
+        # Rows are matched by (source_system, source_row_number), unique per `_plan`.
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP VIEW {_TODO} AS
+            SELECT m.* FROM {_ident(mapped)} m
+            JOIN (SELECT _rid, source_system, source_row_number FROM {_ROWS}
+                  WHERE record_key IS NULL OR record_key NOT IN (SELECT record_key FROM _cli_kept)
+                 ) r
+                ON r.source_system = m.source_system
+                AND r.source_row_number = m.source_row_number
+            ORDER BY r._rid
+            """  # noqa: S608 - identifier quoted
+        )
+        subset = cleanse(con, _TODO, today=today)
+        _assemble(con, work)
+        con.execute(f"DROP VIEW {_TODO}")
+        counts = {**_counts(con), "udf_errors": subset["udf_errors"]}
+    counts.update(
+        cleanse_mode=plan.mode,
+        cleanse_mode_reason=plan.reason,
+        rows_cleansed=plan.rows_to_cleanse,
+        rows_kept=plan.rows - plan.rows_to_cleanse,
+    )
+    # Remembered for save_base: the base describes exactly this run's input.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _cli_meta AS SELECT ?::VARCHAR AS fingerprint, "
+        "?::VARCHAR AS today, ?::VARCHAR[] AS hashed_columns",
+        [fingerprint, today.isoformat(), columns],
+    )
+    return counts
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """The base shares the layer's file: layers are only ever replaced (temp file + rename),
+    never written in place, so the next run's new `staged` leaves the base intact."""
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def save_base(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
+    """Keep this run's output as the next run's base. Call it last, after `staged` and
+    `quarantine` (with the erasure suppression applied) were written: a run that fails
+    before keeps the previous base, one that fails inside leaves none (full next time)."""
+    meta_path = work.root / BASE_META
+    meta_path.unlink(missing_ok=True)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _cli_base_rows AS "  # noqa: S608 - constant
+        f"SELECT record_key, row_hash, source_system, source_row_number FROM {_ROWS}"
+    )
+    work.save(con, BASE_ROWS, "_cli_base_rows")
+    _link_or_copy(work.path("staged"), work.path(BASE_STAGED))
+    _link_or_copy(work.path("quarantine"), work.path(BASE_QUARANTINE))
+    (fingerprint, today, columns), = con.execute(
+        "SELECT fingerprint, today, hashed_columns FROM _cli_meta"
+    ).fetchall()
+    meta = {"fingerprint": fingerprint, "today": today, "hashed_columns": list(columns)}
+    tmp = meta_path.with_name(f".{meta_path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(json.dumps(meta, sort_keys=True))
+    os.replace(tmp, meta_path)
