@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -36,6 +37,7 @@ from pipelines.settings import PROJECT_ROOT
 from pipelines.workarea import duckdb_config
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -268,13 +270,26 @@ def _load_duckdb(
 # bulk load.
 PATCH_MAX_SHARE = 0.2
 PATCH_MIN_ROWS = 10_000
-# A patched store keeps the space of the rows it replaced; once the file has grown this much
-# beyond its size after the last fresh build, the next publish builds fresh (compacts).
+# A patched store holds its replaced rows' old blocks until a checkpoint frees them for
+# reuse; once the blocks in use have grown this much beyond the size of the last fresh build,
+# or the file (free blocks included) by COMPACT_FILE_GROWTH, the next publish builds fresh.
 COMPACT_GROWTH = 1.5
+COMPACT_FILE_GROWTH = 3.0
 
 
 def _compact_marker(store: Path) -> Path:
     return store.with_name(store.name + ".compact.json")
+
+
+def _used_bytes(store: Path) -> int:
+    con = duckdb.connect(str(store), read_only=True, config=duckdb_config())
+    try:
+        used, block = con.execute(
+            "SELECT used_blocks, block_size FROM pragma_database_size()"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    return int(used) * int(block)
 
 
 def _patchable(store: Path) -> bool:
@@ -286,9 +301,13 @@ def _patchable(store: Path) -> bool:
         return False
     try:
         compact_size = int(json.loads(marker.read_text())["size"])
-    except (ValueError, KeyError, TypeError):
+        used = _used_bytes(store)
+    except (ValueError, KeyError, TypeError, duckdb.Error):
         return False
-    return store.stat().st_size <= COMPACT_GROWTH * compact_size
+    return (
+        used <= COMPACT_GROWTH * compact_size
+        and store.stat().st_size <= COMPACT_FILE_GROWTH * compact_size
+    )
 
 
 def _primary_key(table: str) -> list[str]:
@@ -336,6 +355,7 @@ def _patch_duckdb(con: duckdb.DuckDBPyConnection, loads: list[TableLoad]) -> boo
             f"(SELECT count(*) FROM {target} WHERE NOT EXISTS "
             f"(SELECT 1 FROM __new x WHERE {on})), (SELECT count(*) FROM __new)"
         ).fetchall()
+        log.info("patch %s: %d rows rewritten, %d deleted of %d", load.table, changed, gone, rows)
         if rows > PATCH_MIN_ROWS and changed + gone > PATCH_MAX_SHARE * rows:
             return False
         con.execute("BEGIN TRANSACTION")
@@ -396,7 +416,7 @@ def _publish_duckdb(url: str, loads: list[TableLoad], *, fresh: bool = False) ->
     fault_point("publish.before_swap")
     os.replace(building, store)
     if how == "fresh":
-        _compact_marker(store).write_text(json.dumps({"size": store.stat().st_size}))
+        _compact_marker(store).write_text(json.dumps({"size": _used_bytes(store)}))
     return how
 
 

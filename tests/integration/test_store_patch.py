@@ -103,13 +103,19 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
 
 def test_a_grown_store_is_rebuilt_fresh(tmp_path) -> None:
     path = tmp_path / "store.duckdb"
-    path.write_bytes(b"x" * 1000)
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE t AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(200000)")
+    con.close()
+    used = store._used_bytes(path)
+    size = path.stat().st_size
+    assert 0 < used <= size
     marker = path.with_name(path.name + ".compact.json")
     assert not store._patchable(path)  # never built fresh by this code: build fresh
-    marker.write_text(json.dumps({"size": 900}))
+    marker.write_text(json.dumps({"size": used}))
     assert store._patchable(path)
-    marker.write_text(json.dumps({"size": 600}))  # grown by more than COMPACT_GROWTH
+    # the blocks in use grew by more than COMPACT_GROWTH since the last fresh build
+    marker.write_text(json.dumps({"size": int(used / (store.COMPACT_GROWTH + 0.1))}))
     assert not store._patchable(path)
-    marker.write_text(json.dumps({"size": 900}))
+    marker.write_text(json.dumps({"size": used}))
     path.with_name(path.name + ".wal").write_bytes(b"")  # a WAL a copy would miss
     assert not store._patchable(path)
