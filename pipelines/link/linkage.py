@@ -25,6 +25,8 @@ import json
 import logging
 import math
 import shutil
+import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -249,9 +251,7 @@ def link(
         if backend == "duckdb":
             _create_pairs(con, predictions.physical_name)
         else:
-            con.register("__link_predictions", predictions.as_pandas_dataframe())
-            _create_pairs(con, "__link_predictions")
-            con.unregister("__link_predictions")
+            _pairs_from_spark(con, predictions, model_dir)
         model_path, chart_paths = _save_model(
             linker, model_dir, version_dir, profile, mode, seed, notes
         )
@@ -420,6 +420,28 @@ def _create_pairs(con: duckdb.DuckDBPyConnection, predictions: str) -> None:
         f"CREATE OR REPLACE TABLE pairs AS SELECT {select} FROM {predictions} "  # noqa: S608
         "WHERE party_type_l = party_type_r ORDER BY record_key_l, record_key_r"
     )
+
+
+def _pairs_from_spark(
+    con: duckdb.DuckDBPyConnection, predictions: SplinkDataFrame, model_dir: Path | None
+) -> None:
+    """Spark writes the scored pairs as Parquet and DuckDB reads them back.
+
+    Collecting millions of pairs to the driver through pandas hung a local driver at 100,000
+    records; files stream. The directory must be visible to the executors and to this
+    process: beside the model in the work area (on a cluster, a shared path)."""
+    out = Path(model_dir or tempfile.gettempdir()) / f"spark_pairs_{uuid.uuid4().hex}"
+    try:
+        predictions.as_spark_dataframe().write.mode("overwrite").parquet(str(out))
+        literal = "'" + str(out / "*.parquet").replace("'", "''") + "'"
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW __link_predictions AS "  # noqa: S608 - quoted path
+            f"SELECT * FROM read_parquet({literal})"
+        )
+        _create_pairs(con, "__link_predictions")
+        con.execute("DROP VIEW __link_predictions")
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def _create_empty_pairs(con: duckdb.DuckDBPyConnection) -> None:
