@@ -23,11 +23,9 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# Regenerated only when missing or written by an older generator (or other size/seed).
 demo: install
-	@if [ ! -f "$(DEMO_DATA_DIR)/_SUCCESS" ]; then \
-		echo "generating demo source systems in $(DEMO_DATA_DIR)"; \
-		$(BIN)/python -m sources.demo --out "$(DEMO_DATA_DIR)" --customers $(DEMO_CUSTOMERS) --seed 42; \
-	fi
+	@$(BIN)/python -m sources.demo --out "$(DEMO_DATA_DIR)" --customers $(DEMO_CUSTOMERS) --seed 42 --if-stale
 
 # FULL_REFRESH=1 re-reads every source table in full and rebuilds the snapshots.
 sync: install

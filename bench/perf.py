@@ -148,9 +148,11 @@ def _run_child(kind: str, env: dict[str, str]) -> dict[str, Any]:
 
 
 def ensure_demo(records: int) -> Path:
+    from sources.demo import is_current
+
     demo = OUT / f"demo_{records}"
-    if not (demo / "_SUCCESS").exists():
-        customers = max(20, round(records / RECORDS_PER_CUSTOMER))
+    customers = max(20, round(records / RECORDS_PER_CUSTOMER))
+    if not is_current(demo, customers, 42):
         subprocess.run(
             [
                 sys.executable,

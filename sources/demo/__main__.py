@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from sources.demo.generator import generate
+from sources.demo.generator import generate, is_current
 from sources.demo.servers import load_targets, parse_targets
 
 
@@ -29,12 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-schema", default="demo",
                         help="schema (PostgreSQL) or database (MariaDB) to load into "
                         "(default: demo)")
+    parser.add_argument("--if-stale", action="store_true",
+                        help="do nothing when --out already holds this generator's demo for "
+                        "the same --customers and --seed")
     args = parser.parse_args(argv)
+    if args.if_stale and not args.target_url and is_current(args.out, args.customers, args.seed):
+        return 0
     try:
         targets = parse_targets(args.target_url)
     except ValueError as exc:
         parser.error(str(exc))
 
+    print(f"generating demo source systems in {args.out}")
     started = time.perf_counter()
     counts = generate(args.out, customers=args.customers, seed=args.seed)
     elapsed = time.perf_counter() - started

@@ -3,6 +3,10 @@
 Each system's activities reference that system's own customer keys, fall in the 24 months
 before the anchor date, and scale with the customer's spend so marts show realistic skew.
 Amounts are EUR.
+
+The SQL systems' activity rows carry a last-modified stamp, as real ERP/CRM tables do, so
+that a nightly sync reads only the rows that changed (the registry's `watermark:`). A stamp
+falls on or after the row's own date and never after the anchor date.
 """
 
 from __future__ import annotations
@@ -41,6 +45,23 @@ def _money(x: Arr) -> Arr:
     return np.round(x, 2)
 
 
+def _during(day: Arr, rng: np.random.Generator) -> Arr:
+    """A moment within ``day`` (a date), to the second.
+
+    The anchor is a date, so a row dated on it may be stamped any time that day. Spreading
+    stamps over the day rather than pinning them to midnight matters: an incremental read
+    re-reads every row stamped at the last high water (``>=``), and a pile-up of equal
+    stamps would be re-read by every sync.
+    """
+    seconds = (rng.random(len(day)) * 86_400).astype(np.int64)
+    return day.astype("datetime64[s]") + seconds.astype("timedelta64[s]")
+
+
+def _stamp(ts: Arr) -> Arr:
+    """The CRM's and the billing ERP's text timestamp format."""
+    return fmt_time(ts, "%Y-%m-%d %H:%M:%S")
+
+
 def orders(sd: SystemData, e: Entities, rng: np.random.Generator) -> pd.DataFrame:
     owner, spend = _owners(sd, e, rng, 2.5, 0.5)
     owner, spend, day = _chronological(owner, spend, by=_days_ago(rng, len(owner)))
@@ -49,14 +70,20 @@ def orders(sd: SystemData, e: Entities, rng: np.random.Generator) -> pd.DataFram
     recent = (ANCHOR - day).astype(int) < 30
     u = rng.random(n)
     status = where(recent & (u < 0.5), "Open", where(u < 0.9, "Closed Won", "Cancelled"))
+    cost = _money(total * rng.uniform(0.5, 0.85, n))
+    # Last touched when entered (open orders), or when won or cancelled up to 30 days later.
+    # Drawn last, so that the columns that predate it keep their values for a seed.
+    lag = np.where(status == "Open", 0, rng.integers(0, 31, n)).astype("timedelta64[D]")
+    updated = _during(np.minimum(day + lag, ANCHOR), rng)
     return pd.DataFrame({
         "order_id": join("SO-", zfill(np.arange(1, n + 1), 7)),
         "contact_id": sd.key[owner],
         "ordered_on": fmt_time(day, "%Y-%m-%d"),
         "total_eur": total,
-        "cost_eur": _money(total * rng.uniform(0.5, 0.85, n)),
+        "cost_eur": cost,
         "currency": "EUR",
         "status": status,
+        "updated_at": _stamp(updated),
     })
 
 
@@ -103,6 +130,15 @@ def invoices_and_payments(sd: SystemData, e: Entities,
         "forma_pago": obj(["transferencia", "domiciliación", "tarjeta"])[
             choice(rng, m, [45, 40, 15])],
     })
+    # Last-modified stamps, drawn last so that the columns that predate them keep their
+    # values for a seed. A payment is last touched when recorded; an invoice when it was
+    # issued (pending), paid (the payment's stamp), or marked overdue on its due date -
+    # whichever came last for an overdue invoice that was partly paid.
+    pay_stamp = _during(pay_day, rng)
+    invoice_stamp = _during(np.where(status == "vencida", due, issued), rng)
+    invoice_stamp[paid] = np.maximum(invoice_stamp[paid], pay_stamp)
+    payments["ultima_modificacion"] = _stamp(pay_stamp)
+    invoices["ultima_modificacion"] = _stamp(invoice_stamp)
     return invoices, payments
 
 

@@ -38,7 +38,7 @@ from sources.demo.noise import choice
 from sources.demo.people import ANCHOR, Entities, make_entities
 from sources.demo.systems import BUILDERS, SystemData
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: last-modified columns on orders, invoices, payments
 SYSTEMS = ("crm", "billing", "servicedesk", "logistics", "marketing")
 # Share of persons / companies each system knows, and of in-source duplicate records.
 COVERAGE = {
@@ -86,6 +86,8 @@ def _sqlite_rows(df: pd.DataFrame) -> list[tuple]:
 
 def _write_sqlite(path: Path, tables: list[tuple[str, pd.DataFrame, dict[str, str]]],
                   indexes: list[tuple[str, str]]) -> None:
+    # Watermark columns are indexed: an incremental read is then a range scan, not a pass
+    # over the whole table.
     con = sqlite3.connect(path)
     try:
         # A fresh file written once: journaling buys nothing and costs time.
@@ -132,7 +134,7 @@ def _write_system(root: Path, sd: SystemData) -> None:
             ("orders", sd.activities["orders"],
              {"order_id": "TEXT PRIMARY KEY", "contact_id": "INTEGER", "total_eur": "REAL",
               "cost_eur": "REAL"}),
-        ], [("orders", "contact_id"), ("contacts", "updated_at")])
+        ], [("orders", "contact_id"), ("orders", "updated_at"), ("contacts", "updated_at")])
     elif sd.name == "billing":
         _write_sqlite(root / "billing.sqlite", [
             ("customers", sd.customers, {"id_cliente": "TEXT PRIMARY KEY"}),
@@ -141,7 +143,8 @@ def _write_system(root: Path, sd: SystemData) -> None:
               "importe_pendiente": "REAL"}),
             ("payments", sd.activities["payments"],
              {"id_cobro": "TEXT PRIMARY KEY", "importe": "REAL"}),
-        ], [("invoices", "id_cliente"), ("payments", "id_cliente")])
+        ], [("invoices", "id_cliente"), ("invoices", "ultima_modificacion"),
+            ("payments", "id_cliente"), ("payments", "ultima_modificacion")])
     elif sd.name == "servicedesk":
         d = root / "servicedesk"
         d.mkdir()
@@ -225,6 +228,23 @@ def counts_of(customers: int, systems: list[SystemData]) -> dict[str, int]:
             counts[f"{sd.name}.{act}"] = len(df)
     counts["records"] = sum(len(sd.customers) for sd in systems)
     return counts
+
+
+def is_current(out_dir: Path, customers: int, seed: int) -> bool:
+    """Whether `out_dir` holds a complete demo this generator would write for these inputs
+    (an older generator's demo lacks columns the registry now maps)."""
+    manifest = Path(out_dir) / "manifest.json"
+    if not (Path(out_dir) / "_SUCCESS").exists() or not manifest.exists():
+        return False
+    try:
+        found = json.loads(manifest.read_text())
+    except ValueError:
+        return False
+    return (
+        found.get("generator_version") == GENERATOR_VERSION
+        and found.get("customers") == customers
+        and found.get("seed") == seed
+    )
 
 
 def generate(out_dir: Path, customers: int = 2000, seed: int = 42) -> dict[str, int]:

@@ -32,6 +32,7 @@ COLUMN_TYPES: dict[str, dict[str, sa.types.TypeEngine]] = {
         "contact_id": sa.BigInteger(),
         "total_eur": sa.Float(),
         "cost_eur": sa.Float(),
+        "updated_at": sa.DateTime(),
     },
     "customers": {"id_cliente": sa.String(64), "ultima_modificacion": sa.DateTime()},
     "invoices": {
@@ -39,8 +40,14 @@ COLUMN_TYPES: dict[str, dict[str, sa.types.TypeEngine]] = {
         "id_cliente": sa.String(64),
         "importe": sa.Float(),
         "importe_pendiente": sa.Float(),
+        "ultima_modificacion": sa.DateTime(),
     },
-    "payments": {"id_cobro": sa.String(64), "id_cliente": sa.String(64), "importe": sa.Float()},
+    "payments": {
+        "id_cobro": sa.String(64),
+        "id_cliente": sa.String(64),
+        "importe": sa.Float(),
+        "ultima_modificacion": sa.DateTime(),
+    },
 }
 PRIMARY_KEYS = {
     "contacts": "contact_id",
@@ -49,7 +56,14 @@ PRIMARY_KEYS = {
     "invoices": "num_factura",
     "payments": "id_cobro",
 }
-INDEXES = {"contacts": "updated_at", "customers": "ultima_modificacion", "orders": "contact_id"}
+# Watermark columns are indexed so that an incremental read is a range scan.
+INDEXES: dict[str, tuple[str, ...]] = {
+    "contacts": ("updated_at",),
+    "customers": ("ultima_modificacion",),
+    "orders": ("contact_id", "updated_at"),
+    "invoices": ("ultima_modificacion",),
+    "payments": ("ultima_modificacion",),
+}
 
 
 def parse_targets(values: list[str]) -> dict[str, str]:
@@ -136,8 +150,8 @@ def load_system(demo_dir: Path, system: str, url: str, schema: str = "demo") -> 
                 for column in _columns(path, name)
             ]
             table = sa.Table(name, metadata, *columns)
-            if name in INDEXES:
-                sa.Index(f"ix_{name}_{INDEXES[name]}", table.c[INDEXES[name]])
+            for column in INDEXES.get(name, ()):
+                sa.Index(f"ix_{name}_{column}", table.c[column])
             table.drop(engine, checkfirst=True)
             table.create(engine)
             n = 0

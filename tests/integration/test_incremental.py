@@ -80,7 +80,15 @@ def test_incremental_syncs_read_changes_and_retire_deleted_records(
     marks = dict(
         read_store(sync_env, "SELECT source_system, last_value FROM audit.source_watermark")
     )
-    assert set(marks) == {"crm", "billing", "servicedesk", "marketing"}
+    assert set(marks) == {
+        "crm",
+        "crm/orders",
+        "billing",
+        "billing/invoices",
+        "billing/payments",
+        "servicedesk",
+        "marketing",
+    }
     crm_rows = report(sync_env, "crm")["rows"]
 
     # The CRM changes one contact; logistics (a CSV drop, snapshot mode) loses a consignee.
@@ -138,3 +146,77 @@ def test_incremental_syncs_read_changes_and_retire_deleted_records(
     assert crm_report["full_read"] and crm_report["deleted"] == 1
     assert crm_report["rows"] == crm_rows - 1
     assert xref(sync_env, "crm", str(contact))[1] is False
+
+
+# The demo's SQL activity tables and their last-modified columns (sources.yaml `watermark:`).
+SQL_ACTIVITIES = {
+    "crm/orders": ("crm.sqlite", "orders", "updated_at"),
+    "billing/invoices": ("billing.sqlite", "invoices", "ultima_modificacion"),
+    "billing/payments": ("billing.sqlite", "payments", "ultima_modificacion"),
+}
+
+
+def rows_since(demo: Path, table_key: str, since: str) -> int:
+    """Rows of a demo activity table stamped at or after `since`: what an incremental read
+    must deliver (`>=` re-reads the rows stamped at the published watermark itself)."""
+    file, table, column = SQL_ACTIVITIES[table_key]
+    con = sqlite3.connect(demo / file)
+    try:
+        query = f'SELECT count(*) FROM "{table}" WHERE "{column}" >= ?'  # noqa: S608
+        return con.execute(query, [since]).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_sql_activity_tables_read_only_changed_rows(
+    sync_env, own_demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FULL_REFRESH", raising=False)
+    first = run_sync()
+    ensure_watermarks_published(sync_env, first)
+    marks = dict(
+        read_store(sync_env, "SELECT source_system, last_value FROM audit.source_watermark")
+    )
+    assert set(SQL_ACTIVITIES) <= set(marks), "activity tables must carry a watermark"
+    totals = {key: report(sync_env, key.replace("/", "__"))["rows"] for key in SQL_ACTIVITIES}
+    at_mark = {key: rows_since(own_demo, key, marks[key]) for key in SQL_ACTIVITIES}
+
+    # The CRM cancels three won orders (none of them stamped at the published watermark, so
+    # that the read below is exactly the changed rows plus the boundary rows).
+    crm = sqlite3.connect(own_demo / "crm.sqlite")
+    changed = [
+        row[0]
+        for row in crm.execute(
+            "SELECT order_id FROM orders WHERE status = 'Closed Won' AND updated_at < ? "
+            "ORDER BY order_id LIMIT 3",
+            [marks["crm/orders"]],
+        ).fetchall()
+    ]
+    assert len(changed) == 3
+    crm.executemany(
+        "UPDATE orders SET status = 'Cancelled', updated_at = '2099-01-01 00:00:00' "
+        "WHERE order_id = ?",
+        [[order] for order in changed],
+    )
+    crm.commit()
+    crm.close()
+
+    second = run_sync()
+    ensure_watermarks_published(sync_env, second)
+    for key in SQL_ACTIVITIES:
+        table_report = report(sync_env, key.replace("/", "__"))
+        assert not table_report["full_read"], (key, table_report["reason"])
+        assert table_report["since"] == marks[key]
+        expected = at_mark[key] + (len(changed) if key == "crm/orders" else 0)
+        assert table_report["rows_read"] == expected, key
+        assert table_report["rows_read"] < totals[key] / 10, key  # a handful, not the table
+        assert table_report["rows"] == totals[key]  # the raw layer keeps the whole table
+    assert report(sync_env, "crm__orders")["high_water"] == "2099-01-01 00:00:00"
+    published = read_store(
+        sync_env,
+        "SELECT activity_id, status FROM core.activity "
+        "WHERE source_system = 'crm' AND activity_name = 'orders' AND activity_id IN (?, ?, ?) "
+        "ORDER BY activity_id",
+        changed,
+    )
+    assert published == [(order, "cancelled") for order in sorted(changed)]

@@ -356,3 +356,25 @@ def test_servers_registry_variant_matches_the_demo_registry(monkeypatch) -> None
     assert servers.get("crm").dialect == "postgres"
     assert servers.get("billing").dialect == "mysql"
     assert servers.get("billing").read("invoices").table == "demo.invoices"
+
+
+def test_make_demo_regenerates_only_a_stale_demo(tmp_path: Path) -> None:
+    import json
+
+    from sources.demo import is_current
+    from sources.demo.__main__ import main
+
+    out = tmp_path / "demo"
+    assert not is_current(out, 20, 42)
+    assert main(["--out", str(out), "--customers", "20", "--if-stale"]) == 0
+    assert is_current(out, 20, 42)
+    assert not is_current(out, 21, 42) and not is_current(out, 20, 7)
+    stamp = (out / "_SUCCESS").stat().st_mtime_ns
+    assert main(["--out", str(out), "--customers", "20", "--if-stale"]) == 0
+    assert (out / "_SUCCESS").stat().st_mtime_ns == stamp  # current: left alone
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["generator_version"] -= 1  # written by an older generator
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert not is_current(out, 20, 42)
+    assert main(["--out", str(out), "--customers", "20", "--if-stale"]) == 0
+    assert is_current(out, 20, 42)
