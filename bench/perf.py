@@ -253,6 +253,12 @@ def measure(records: int, runs: int, backend: str, incremental: float | None) ->
         "runs_detail": results,
     }
     if incremental:
+        summary["median_incremental_stage_s"] = {
+            stage: statistics.median(
+                r["incremental"]["stages_s"].get(stage, 0.0) for r in results
+            )
+            for stage in results[0]["sync"]["stages_s"]
+        }
         summary["median_incremental_s"] = statistics.median(
             r["incremental"]["total_s"] for r in results
         )
@@ -269,11 +275,13 @@ def markdown(summary: dict[str, Any]) -> str:
         f"records {summary['records']}, backend {summary['backend']}, "
         f"{summary['runs']} runs, medians:",
         "",
-        "| stage | seconds |",
-        "| --- | ---: |",
+        "| stage | full sync (s) | incremental sync (s) |",
+        "| --- | ---: | ---: |",
     ]
+    incremental = summary.get("median_incremental_stage_s", {})
     for stage, seconds in summary["median_stage_s"].items():
-        lines.append(f"| {stage} | {seconds:.1f} |")
+        inc = f"{incremental[stage]:.1f}" if stage in incremental else "-"
+        lines.append(f"| {stage} | {seconds:.1f} | {inc} |")
     lines += [
         "",
         f"- full sync: {summary['median_sync_s']:.1f} s, peak RSS "
