@@ -3,6 +3,7 @@ the patched store holds exactly what a fresh build of the same run holds."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import sqlite3
@@ -12,10 +13,10 @@ import duckdb
 import pytest
 
 import models
+from pipelines import stages
 from pipelines.definitions import build_defs
 from pipelines.publish import store
 from pipelines.publish.prepare import PUBLISHED, layer_name
-from pipelines.stages import extra_loads
 from pipelines.workarea import WorkArea
 
 
@@ -49,7 +50,7 @@ def run_loads(work: WorkArea) -> list[store.TableLoad]:
         store.TableLoad(table, work.path(layer_name(table, "publish__")), mode)
         for table, mode in PUBLISHED
     ]
-    return loads + extra_loads(work)
+    return loads + stages.extra_loads(work)
 
 
 def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
@@ -88,6 +89,12 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     shutil.copyfile(sync_env.store_path, before)
 
     change_crm(own_demo)
+    # The next night: customer_360's as_of moves for every customer, the rest by the change.
+    tomorrow = stages.utcnow() + dt.timedelta(days=1)
+    monkeypatch.setattr(stages, "utcnow", lambda: tomorrow)
+    # Let the share rule see the demo's small tables: a mostly changed table is rewritten
+    # in place, the store is still patched.
+    monkeypatch.setattr(store, "PATCH_MIN_ROWS", 0)
     run_sync()
     assert writes == ["fresh", "patched"]
 
