@@ -71,15 +71,17 @@ def drop_csv_record(path: Path, key: str) -> None:
     path.write_bytes(b"\n".join(kept))
 
 
+def first_sync_watermarks(env) -> dict[str, str]:
+    """Run the first (full) sync and return the watermarks it published, per table."""
+    ensure_watermarks_published(env, run_sync())
+    return dict(read_store(env, "SELECT source_system, last_value FROM audit.source_watermark"))
+
+
 def test_incremental_syncs_read_changes_and_retire_deleted_records(
     sync_env, own_demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FULL_REFRESH", raising=False)
-    first = run_sync()
-    ensure_watermarks_published(sync_env, first)
-    marks = dict(
-        read_store(sync_env, "SELECT source_system, last_value FROM audit.source_watermark")
-    )
+    marks = first_sync_watermarks(sync_env)
     assert set(marks) == {
         "crm",
         "crm/orders",
@@ -172,11 +174,7 @@ def test_sql_activity_tables_read_only_changed_rows(
     sync_env, own_demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FULL_REFRESH", raising=False)
-    first = run_sync()
-    ensure_watermarks_published(sync_env, first)
-    marks = dict(
-        read_store(sync_env, "SELECT source_system, last_value FROM audit.source_watermark")
-    )
+    marks = first_sync_watermarks(sync_env)
     assert set(SQL_ACTIVITIES) <= set(marks), "activity tables must carry a watermark"
     totals = {key: report(sync_env, key.replace("/", "__"))["rows"] for key in SQL_ACTIVITIES}
     at_mark = {key: rows_since(own_demo, key, marks[key]) for key in SQL_ACTIVITIES}
