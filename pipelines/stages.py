@@ -291,7 +291,9 @@ def golden_records(settings: Settings) -> dict[str, Any]:
 def customer_360(settings: Settings) -> dict[str, Any]:
     work = work_area(settings)
     con = connect()
-    _materialise(con, work, "golden", "assignment", "staged", "activity")
+    # The activity (the largest layer) and staged are read once: views, not copies.
+    _load(con, work, "golden", "staged", "activity")
+    _materialise(con, work, "assignment")
     counts = resolve_activity(con)
     rows = build_customer_360(con, utcnow().date())
     for name in ("resolved_activity", "activity_quarantine", "customer_360"):

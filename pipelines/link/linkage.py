@@ -219,12 +219,14 @@ def link(
     reuse = bool(reuse_model and trainable and saved is not None and saved.exists())
 
     db_api = make_db_api(con, backend, spark_master)
+    spark_input: Path | None = None
     if backend == "duckdb":
         input_sdf = db_api.register(_INPUT_TABLE, dataset_display_name="staged")
     else:
-        # Spark gets the prepared records as Arrow; the session never sees DuckDB.
-        arrow = con.sql(f"SELECT * FROM {_INPUT_TABLE}").to_arrow_table()  # noqa: S608
-        input_sdf = db_api.register(arrow.to_pandas(), dataset_display_name="staged")
+        spark_input = _spark_input_path(model_dir)
+        input_sdf = db_api.register(
+            _records_to_spark(con, db_api, spark_input), dataset_display_name="staged"
+        )
     linker = Linker(
         input_sdf, str(saved) if reuse else model.settings, log_level=logging.WARNING
     )
@@ -269,6 +271,8 @@ def link(
         prior = linker._settings_obj._probability_two_random_records_match
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
+        if spark_input is not None:
+            shutil.rmtree(spark_input, ignore_errors=True)
         con.execute(f"DROP TABLE IF EXISTS {_INPUT_TABLE}")
         con.execute(f"DROP TABLE IF EXISTS {_NICKNAMES_TABLE}")
 
@@ -420,6 +424,33 @@ def _create_pairs(con: duckdb.DuckDBPyConnection, predictions: str) -> None:
         f"CREATE OR REPLACE TABLE pairs AS SELECT {select} FROM {predictions} "  # noqa: S608
         "WHERE party_type_l = party_type_r ORDER BY record_key_l, record_key_r"
     )
+
+
+def _spark_input_path(model_dir: Path | None) -> Path:
+    """Where the records for Spark are written: beside the model (shared on a cluster)."""
+    return Path(model_dir or tempfile.gettempdir()) / f"spark_input_{uuid.uuid4().hex}"
+
+
+def _records_to_spark(con: duckdb.DuckDBPyConnection, db_api: DatabaseAPI, out: Path) -> Any:
+    """The prepared records as a Spark DataFrame read from a Parquet file DuckDB writes.
+
+    Not `createDataFrame` from Arrow/pandas: Spark 4 turns a local frame under
+    `spark.sql.execution.arrow.localRelationThreshold` (48 MB, i.e. ~100,000 records) into
+    a LocalRelation whose rows live in the query plan. Every one of Splink's queries then
+    re-evaluates and copies those rows on the driver (ConvertToLocalRelation) and every
+    persisted table's plan keeps a copy, until the driver heap is exhausted; the
+    OutOfMemoryError then kills a `toArrow()` serving thread without failing its result,
+    and the Python side waits in `SocketAuthServer.getResult` forever (the 100,000-record
+    hang). A Parquet scan keeps the plans small and moves no data through the driver.
+    The directory must be readable by the executors (on a cluster, a shared path).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "records.parquet"
+    literal = "'" + str(path).replace("'", "''") + "'"
+    con.execute(
+        f"COPY (SELECT * FROM {_INPUT_TABLE}) TO {literal} (FORMAT PARQUET)"  # noqa: S608
+    )
+    return db_api.spark.read.parquet(str(path))  # type: ignore[attr-defined]
 
 
 def _pairs_from_spark(

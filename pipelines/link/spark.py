@@ -36,12 +36,23 @@ def spark_session(master: str | None = None) -> Any:
         # Only applies when this process starts the JVM (local mode); a cluster's own
         # configuration wins otherwise.
         .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
+        # An OutOfMemoryError in the thread serving a toArrow()/toPandas() result is fatal
+        # to that thread only, and PySpark then waits for its result forever (a silent
+        # hang in SocketAuthServer.getResult). Dying loudly fails the stage instead.
+        .config("spark.driver.extraJavaOptions", _driver_java_options())
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _driver_java_options() -> str:
+    """`spark.driver.extraJavaOptions`: SPARK_DRIVER_EXTRA_JAVA_OPTIONS plus exit on OOM."""
+    extra = os.environ.get("SPARK_DRIVER_EXTRA_JAVA_OPTIONS", "").strip()
+    flag = "-XX:+ExitOnOutOfMemoryError"
+    return f"{extra} {flag}".strip() if flag not in extra else extra
 
 
 def spark_api(master: str | None = None) -> Any:

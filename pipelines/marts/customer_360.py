@@ -12,41 +12,54 @@ def resolve_activity(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
     Creates `resolved_activity` and `activity_quarantine` (rows whose customer key matches no
     linked record: the customer record is missing or was itself quarantined)."""
+    # One pass over the activity: each row's customer and, for a row that cannot be kept,
+    # the reason. Duplicate keys are ranked among the resolvable rows only, so the last
+    # resolvable row read is kept even when a later duplicate points nowhere.
     con.execute(
         """
+        CREATE OR REPLACE TEMP TABLE __activity_resolution AS
+        WITH joined AS (
+            SELECT act.*, a.customer_id,
+                   act.activity_id IS NULL OR a.record_key IS NULL AS unresolvable
+            FROM activity act
+            LEFT JOIN assignment a
+                ON a.record_key = act.source_system || ':' || act.source_record_id
+        )
+        SELECT * EXCLUDE (unresolvable),
+               CASE WHEN activity_id IS NULL THEN 'missing_primary_key'
+                    WHEN customer_id IS NULL THEN 'activity_customer_unknown'
+                    WHEN row_number() OVER (
+                        PARTITION BY source_system, activity_name, activity_id, unresolvable
+                        ORDER BY source_row_number DESC) > 1 THEN 'duplicate_primary_key'
+               END AS __reason
+        FROM joined;
+
+        -- The raw row stays with the quarantine only: a kept row is published from its
+        -- mapped columns, and carrying the raw text doubled what this stage writes.
         CREATE OR REPLACE TABLE resolved_activity AS
-        SELECT act.*, a.customer_id
-        FROM activity act
-        JOIN assignment a ON a.record_key = act.source_system || ':' || act.source_record_id
-        WHERE act.activity_id IS NOT NULL
-        QUALIFY row_number() OVER (
-            PARTITION BY act.source_system, act.activity_name, act.activity_id
-            ORDER BY act.source_row_number DESC) = 1;
+        SELECT * EXCLUDE (__reason, raw_record)
+        FROM __activity_resolution WHERE __reason IS NULL;
 
         CREATE OR REPLACE TABLE activity_quarantine AS
-        SELECT act.source_system || '.' || act.activity_name AS source_system,
-               act.source_row_number,
-               coalesce(act.activity_id, '#row' || act.source_row_number) AS source_record_id,
-               CASE WHEN act.activity_id IS NULL THEN 'missing_primary_key'
-                    WHEN a.record_key IS NULL THEN 'activity_customer_unknown'
-                    ELSE 'duplicate_primary_key' END AS reason_code,
-               CASE WHEN act.activity_id IS NULL
-                    THEN 'activity row of ' || act.source_system || '.' || act.activity_name
+        SELECT source_system || '.' || activity_name AS source_system,
+               source_row_number,
+               coalesce(activity_id, '#row' || source_row_number) AS source_record_id,
+               __reason AS reason_code,
+               CASE __reason
+                    WHEN 'missing_primary_key'
+                    THEN 'activity row of ' || source_system || '.' || activity_name
                          || ' has no primary key; fill it at the source'
-                    WHEN a.record_key IS NULL
-                    THEN 'activity of ' || act.source_system || '.' || act.activity_name
+                    WHEN 'activity_customer_unknown'
+                    THEN 'activity of ' || source_system || '.' || activity_name
                          || ' points to a customer key that is not a linked customer record '
                          || '(missing at the source or quarantined); fix the customer record'
-                    ELSE 'duplicate activity key in ' || act.source_system || '.'
-                         || act.activity_name || '; the last row read was kept' END
+                    ELSE 'duplicate activity key in ' || source_system || '.'
+                         || activity_name || '; the last row read was kept' END
                    AS reason_message,
-               act.raw_record
-        FROM activity act
-        LEFT JOIN assignment a ON a.record_key = act.source_system || ':' || act.source_record_id
-        WHERE act.activity_id IS NULL OR a.record_key IS NULL
-           OR (act.source_system, act.activity_name, act.activity_id, act.source_row_number)
-              NOT IN (SELECT (source_system, activity_name, activity_id, source_row_number)
-                      FROM resolved_activity);
+               raw_record
+        FROM __activity_resolution WHERE __reason IS NOT NULL;
+
+        DROP TABLE __activity_resolution;
         """
     )
     resolved, orphaned = con.execute(
