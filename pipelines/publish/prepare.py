@@ -89,14 +89,23 @@ def layer_name(table: str, prefix: str = "") -> str:
     return prefix + table.replace(".", "__")
 
 
-def mirror_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the store's schemas and empty tables inside the work connection."""
+def mirror_schema(con: duckdb.DuckDBPyConnection, skip: tuple[str, ...] = ()) -> None:
+    """Create the store's schemas and empty tables (`skip` excepted) in the work connection.
+
+    Typed like the store, without its keys and checks: the store enforces those when the
+    run is published, and maintaining a primary-key index while a million previous rows are
+    copied in cost seconds in every stage that reads the previous state."""
     dialect = DuckDBDialect()
     for schema in models.SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in models.metadata.sorted_tables:
-        ddl = str(sa.schema.CreateTable(table).compile(dialect=dialect))
-        con.execute(ddl.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+        name = f"{table.schema}.{table.name}"
+        if name in skip:
+            continue
+        columns = ", ".join(
+            f'"{column.name}" {column.type.compile(dialect=dialect)}' for column in table.columns
+        )
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
 
 
 def load_previous_state(con: duckdb.DuckDBPyConnection, url: str, work: WorkArea) -> dict[str, int]:
@@ -134,10 +143,11 @@ def identity_inputs(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def restore_previous(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
-    mirror_schema(con)
+    """The previous state as the identity stage saved it (typed by its layers)."""
+    mirror_schema(con, skip=PREVIOUS_TABLES)
     for table in PREVIOUS_TABLES:
         path = work.path(layer_name(table, "previous__"))
-        con.execute(f"INSERT INTO {table} SELECT * FROM read_parquet(?)", [str(path)])  # noqa: S608
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet(?)", [str(path)])  # noqa: S608
 
 
 def _fingerprint(alias: str) -> str:
