@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -153,6 +154,7 @@ def ensure_demo(records: int) -> Path:
     demo = OUT / f"demo_{records}"
     customers = max(20, round(records / RECORDS_PER_CUSTOMER))
     if not is_current(demo, customers, 42):
+        (demo.parent / f"{demo.name}.crm.pristine.sqlite").unlink(missing_ok=True)
         subprocess.run(
             [
                 sys.executable,
@@ -170,6 +172,16 @@ def ensure_demo(records: int) -> Path:
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
     return demo
+
+
+def pristine_crm(demo: Path) -> None:
+    """Put the CRM database back as generated: every run starts from the same sources
+    (`change_crm` edits them in place). The first call keeps a copy beside the demo."""
+    kept = demo.parent / f"{demo.name}.crm.pristine.sqlite"
+    if kept.exists():
+        shutil.copyfile(kept, demo / "crm.sqlite")
+    else:
+        shutil.copyfile(demo / "crm.sqlite", kept)
 
 
 def change_crm(demo: Path, share: float, total_records: int, run: int) -> int:
@@ -205,6 +217,7 @@ def measure(records: int, runs: int, backend: str, incremental: float | None) ->
     for run in range(runs):
         base = OUT / f"run_{records}_{backend}_{run}"
         subprocess.run(["rm", "-rf", str(base)], check=True)
+        pristine_crm(demo)
         env = _env(demo, base / "work", base / "store" / "store.duckdb", backend)
         sync = _run_child("sync", env)
         bare = _run_child("bare", env)

@@ -1,9 +1,11 @@
 """Dagster resource carrying the sync's settings (read from the environment)."""
 
+import dataclasses
 import os
 
 import dagster as dg
 
+from pipelines.ops.schedules import FULL_REFRESH_TAG, FULL_RELINK_TAG
 from pipelines.quality import CheckOutcome
 from pipelines.settings import Settings, load_settings
 
@@ -26,6 +28,21 @@ class SyncSettings(dg.ConfigurableResource):
             env["CUSTOMER_STORE_WORK_DIR"] = self.work_dir
         return load_settings({**os.environ, **env})
 
+
+
+def run_settings(context: dg.OpExecutionContext, sync: SyncSettings) -> Settings:
+    """The settings of this run: the resource and environment, then the run's tags, so a
+    run launched with full_refresh=1 or the weekly relink tag is full in every stage."""
+    settings = sync.get()
+    tags = context.run.tags if context.run else {}
+    if tags.get(FULL_RELINK_TAG, "").strip().lower() == "true":
+        settings = dataclasses.replace(settings, full_relink=True)
+    refresh = tags.get(FULL_REFRESH_TAG)
+    if refresh is not None:
+        settings = dataclasses.replace(
+            settings, full_refresh=refresh.strip().lower() in {"1", "true", "yes"}
+        )
+    return settings
 
 def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     """A plain check outcome as a Dagster check result (figures become metadata)."""

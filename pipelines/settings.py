@@ -29,6 +29,9 @@ class Settings:
     # Incremental linkage: rescore only new/changed records unless a full relink is asked
     # for (FULL_RELINK=1, or the weekly schedule's run tag) or too much changed.
     full_relink: bool = False
+    # Re-read every source table, re-cleanse every record and rebuild the store file
+    # (FULL_REFRESH=1, or the run tag full_refresh=1 from the launchpad).
+    full_refresh: bool = False
     incremental_max_share: float = 0.2
 
     @property
@@ -38,6 +41,10 @@ class Settings:
 
 def default_store_url() -> str:
     return f"duckdb:///{PROJECT_ROOT / 'data' / 'store' / 'customer_store.duckdb'}"
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes"}
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -54,7 +61,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         review_min_probability=float(env.get("REVIEW_MIN_PROBABILITY", "0.5")),
         review_max_probability=float(env.get("REVIEW_MAX_PROBABILITY", "0.95")),
         u_sample_pairs=int(float(env.get("LINKAGE_U_SAMPLE_PAIRS", "1e7"))),
-        full_relink=env.get("FULL_RELINK", "").strip().lower() in {"1", "true", "yes"},
+        full_relink=_flag(env.get("FULL_RELINK")),
+        full_refresh=_flag(env.get("FULL_REFRESH")),
         incremental_max_share=float(env.get("INCREMENTAL_MAX_SHARE", "0.2")),
     )
 

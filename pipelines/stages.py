@@ -19,7 +19,6 @@ from pipelines.cleanse.incremental import save_base as save_cleanse_base
 from pipelines.extract.assessment import source_assessment
 from pipelines.extract.extract import ExtractResult, build_mapped, extract_table, write_report
 from pipelines.extract.incremental import (
-    full_refresh_requested,
     read_store_watermarks,
     write_watermark_layer,
 )
@@ -79,13 +78,11 @@ def extract(
     activity: str | None = None,
     *,
     run_id: str | None = None,
-    full_refresh: bool | None = None,
 ) -> ExtractResult:
     """Extract one table of a source: its customers (activity None) or one activity table.
 
-    Incremental tables read only what changed since their published watermark; FULL_REFRESH=1
-    in the environment (or `full_refresh=True`, the Dagster run tag full_refresh=1) re-reads
-    everything and rebuilds the snapshot."""
+    Incremental tables read only what changed since their published watermark;
+    `settings.full_refresh` re-reads everything and rebuilds the snapshot."""
     work = work_area(settings)
     source = registry(settings).get(source_name)
     published, _note = read_store_watermarks(settings.store_url)
@@ -94,7 +91,7 @@ def extract(
         work,
         utcnow(),
         published=published,
-        full_refresh=full_refresh_requested() if full_refresh is None else full_refresh,
+        full_refresh=settings.full_refresh,
         run_id=run_id,
     )
     write_report(work, table)
@@ -130,7 +127,7 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
         con,
         work,
         "mapped",
-        full=full_refresh_requested(),
+        full=settings.full_refresh,
         max_share=settings.incremental_max_share,
     )
     # The erasure suppression applies to every staged row, kept or cleansed, every run.
@@ -167,8 +164,8 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
         )
     if incremental is not None:
         work.save(con, "pairs")
-        work.save(con, BASE_PAIRS, "pairs")
-        work.save(con, BASE_STAGED, "staged")
+        work.keep("pairs", BASE_PAIRS)
+        work.keep("staged", BASE_STAGED)
         con.close()
         fault_point("link.after_scoring")
         return {
@@ -194,8 +191,8 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
         comparison_viewer=True,
     )
     work.save(con, "pairs")
-    work.save(con, BASE_PAIRS, "pairs")
-    work.save(con, BASE_STAGED, "staged")
+    work.keep("pairs", BASE_PAIRS)
+    work.keep("staged", BASE_STAGED)
     con.close()
     fault_point("link.after_scoring")
     return {
@@ -396,7 +393,7 @@ def publish(
     assessment = source_assessment(work, run_id)
     loads += extra_loads(work)
     # A full refresh or relink also rebuilds the store file (compacts it).
-    fresh = settings.full_relink or full_refresh_requested()
+    fresh = settings.full_relink or settings.full_refresh
     with store_lock(settings.store_url):
         written = store.publish(settings.store_url, loads, fresh=fresh)
     return {

@@ -1,6 +1,5 @@
 """Turn a plain stage function and its plain check functions into a Dagster asset + checks."""
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -8,9 +7,8 @@ import dagster as dg
 
 from pipelines import stages
 from pipelines.ops.metadata import code_version, work_asset_metadata
-from pipelines.ops.schedules import FULL_RELINK_TAG
 from pipelines.quality import CheckOutcome
-from pipelines.resources import SyncSettings, check_result, count_metadata
+from pipelines.resources import SyncSettings, check_result, count_metadata, run_settings
 from pipelines.settings import Settings
 
 WORK_OWNERS = ["team:data-platform"]
@@ -61,9 +59,7 @@ def stage_asset(
         check_specs=check_specs,
     )
     def _asset(context: dg.AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
-        settings = sync.get()
-        if context.run and context.run.tags.get(FULL_RELINK_TAG) == "true":
-            settings = dataclasses.replace(settings, full_relink=True)
+        settings = run_settings(context, sync)
         figures = stage(settings)
         metadata = count_metadata(figures)
         path = stages.work_area(settings).path(layer)

@@ -8,6 +8,7 @@ cannot hit DuckDB's single-writer lock, and a killed step leaves no half-written
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -74,6 +75,18 @@ class WorkArea:
 
     def save(self, con: duckdb.DuckDBPyConnection, name: str, relation: str | None = None) -> int:
         return self.write_query(con, self.path(name), relation or name)
+
+    def keep(self, name: str, as_name: str) -> None:
+        """Keep layer `name` as `as_name` too (e.g. as the next run's base) without rewriting
+        it: a hard link, since layers are only ever replaced (temp file + rename), never
+        written in place, so the next run's new `name` leaves `as_name` intact."""
+        target = self.path(as_name)
+        tmp = self._atomic_target(target)
+        try:
+            os.link(self.path(name), tmp)
+        except OSError:
+            shutil.copyfile(self.path(name), tmp)
+        os.replace(tmp, target)
 
     def load(self, con: duckdb.DuckDBPyConnection, name: str, as_name: str | None = None) -> None:
         """Expose a layer in `con` as a view named `as_name` (default: the layer's name)."""

@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import unicodedata
 import uuid
@@ -160,7 +159,8 @@ def _plan(
     meta = _read_meta(work)
     paths = [work.path(n) for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE)]
     if full:
-        return Plan("full", "full refresh requested (FULL_REFRESH=1)", rows, rows)
+        reason = "full refresh requested (FULL_REFRESH=1 or run tag full_refresh=1)"
+        return Plan("full", reason, rows, rows)
     if meta is None or not all(p.exists() for p in paths):
         return Plan("full", "no previous cleanse output to start from", rows, rows)
     if meta.get("fingerprint") != fingerprint:
@@ -370,17 +370,6 @@ def cleanse_incrementally(
     return counts
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    """The base shares the layer's file: layers are only ever replaced (temp file + rename),
-    never written in place, so the next run's new `staged` leaves the base intact."""
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
-
-
 def save_base(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
     """Keep this run's output as the next run's base. Call it last, after `staged` and
     `quarantine` (with the erasure suppression applied) were written: a run that fails
@@ -392,8 +381,8 @@ def save_base(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
         f"SELECT record_key, row_hash, source_system, source_row_number FROM {_ROWS}"
     )
     work.save(con, BASE_ROWS, "_cli_base_rows")
-    _link_or_copy(work.path("staged"), work.path(BASE_STAGED))
-    _link_or_copy(work.path("quarantine"), work.path(BASE_QUARANTINE))
+    work.keep("staged", BASE_STAGED)
+    work.keep("quarantine", BASE_QUARANTINE)
     (fingerprint, today, columns), = con.execute(
         "SELECT fingerprint, today, hashed_columns FROM _cli_meta"
     ).fetchall()

@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext
 from pipelines import quality, stages
 from pipelines.extract import extract as extract_module
 from pipelines.ops.metadata import code_version, work_asset_metadata
-from pipelines.resources import SyncSettings, check_result
+from pipelines.resources import SyncSettings, check_result, run_settings
 from pipelines.settings import Settings
 from pipelines.wiring import describe
 from sources.registry import ActivitySpec, Registry, SourceSpec, dialect_of
@@ -37,7 +37,7 @@ def _raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
         check_specs=raw_check_specs(["raw", source.name], checks),
     )
     def raw_source(context: AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
-        settings = sync.get()
+        settings = run_settings(context, sync)
         result = _extract(context, settings, source.name, None)
         if result.unmapped_columns:
             context.log.info(f"source {source.name}: unmapped columns {result.unmapped_columns}")
@@ -60,18 +60,10 @@ def _extract(
     context: AssetExecutionContext, settings: Settings, source: str, activity: str | None
 ) -> extract_module.ExtractResult:
     try:
-        return stages.extract(
-            settings, source, activity, run_id=context.run_id, full_refresh=_full_refresh(context)
-        )
+        return stages.extract(settings, source, activity, run_id=context.run_id)
     except extract_module.SchemaDriftError as exc:
         # Drift is a registry/source mismatch, not a glitch: retrying cannot fix it.
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
-
-
-def _full_refresh(context: AssetExecutionContext) -> bool | None:
-    """A run tagged full_refresh=1 (launchpad) re-reads everything; else FULL_REFRESH decides."""
-    tag = context.run.tags.get("full_refresh") if context.run else None
-    return None if tag is None else tag.strip().lower() in ("1", "true", "yes")
 
 
 def _extract_metadata(table: extract_module.TableResult) -> dict:
@@ -112,7 +104,7 @@ def _raw_activity_asset(source: SourceSpec, activity: ActivitySpec) -> dg.Assets
         check_specs=raw_check_specs(["raw", source.name, activity.name], checks),
     )
     def raw_activity(context: AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
-        settings = sync.get()
+        settings = run_settings(context, sync)
         result = _extract(context, settings, source.name, activity.name)
         table = result.tables[read.key]
         path = stages.work_area(settings).raw_path(source.name, activity.name)

@@ -82,12 +82,6 @@ FINGERPRINT_VERSION = 1
 POSITION = "_pos"  # order of the rows in the snapshot (1-based)
 
 
-def full_refresh_requested(env: dict[str, str] | None = None) -> bool:
-    """FULL_REFRESH=1 (`make sync FULL_REFRESH=1`): re-read every table, rebuild snapshots."""
-    value = (os.environ if env is None else env).get("FULL_REFRESH", "")
-    return value.strip().lower() in ("1", "true", "yes")
-
-
 @dataclass(frozen=True)
 class ReadPlan:
     """What this sync reads of one table: everything (since None) or rows changed since."""
@@ -239,7 +233,7 @@ def plan_read(
     if read.mode != "incremental":
         return ReadPlan(None, "snapshot mode: every sync reads the whole table")
     if full_refresh:
-        return ReadPlan(None, "full refresh requested (FULL_REFRESH=1)")
+        return ReadPlan(None, "full refresh requested (FULL_REFRESH=1 or run tag full_refresh=1)")
     if snapshot is None:
         return ReadPlan(None, "no previous snapshot in the work area: full read")
     if (

@@ -10,8 +10,10 @@ import os
 
 import dagster as dg
 
-# The relink switch is read by the linkage stage from this run tag (or the FULL_RELINK env).
+# Run tags that switch a sync to its full form (`pipelines.resources.run_settings`): relink
+# every record (or FULL_RELINK=1), re-read and rebuild everything (or FULL_REFRESH=1).
 FULL_RELINK_TAG = "customer_store/full_relink"
+FULL_REFRESH_TAG = "full_refresh"
 
 
 def _default_status() -> dg.DefaultScheduleStatus:

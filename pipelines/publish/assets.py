@@ -20,7 +20,7 @@ from pipelines.publish.summary import (
     run_summary_markdown,
     store_figures,
 )
-from pipelines.resources import SyncSettings, check_result
+from pipelines.resources import SyncSettings, check_result, run_settings
 from pipelines.wiring import WORK_OWNERS
 
 # Dagster concurrency pool of the publish: the instance limits it to one slot (dagster.yaml
@@ -113,7 +113,7 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
     pool=PUBLISH_POOL,
 )
 def publish_store(context: AssetExecutionContext, sync: SyncSettings):
-    settings = sync.get()
+    settings = run_settings(context, sync)
     checks = [check(settings).as_row() for check in quality.PRE_PUBLISH_CHECKS]
     outcomes: list[quality.CheckOutcome] = []
 

@@ -11,7 +11,6 @@ import datetime as dt
 
 import duckdb
 import pyarrow as pa
-import sqlalchemy as sa
 from duckdb_engine import Dialect as DuckDBDialect
 
 import models

@@ -142,8 +142,21 @@ def test_incremental_syncs_read_changes_and_retire_deleted_records(
     crm.execute("DELETE FROM contacts WHERE contact_id = ?", [contact])
     crm.commit()
     crm.close()
-    monkeypatch.setenv("FULL_REFRESH", "1")
-    run_sync()
+    # Launched with the run tag full_refresh=1 (the launchpad): full in every stage.
+    result = (
+        build_defs()
+        .resolve_job_def("nightly_sync")
+        .execute_in_process(tags={"full_refresh": "1"}, raise_on_error=False)
+    )
+    assert result.success
+    staged = result.asset_materializations_for_node("staged_customers")[0].metadata
+    assert staged["cleanse_mode"].value == "full"
+    store_write = {
+        m.metadata["store_write"].value
+        for m in result.asset_materializations_for_node("publish_store")
+        if "store_write" in m.metadata
+    }
+    assert store_write == {"fresh"}
     crm_report = report(sync_env, "crm")
     assert crm_report["full_read"] and crm_report["deleted"] == 1
     assert crm_report["rows"] == crm_rows - 1

@@ -372,7 +372,7 @@ def test_stage_customers_reports_and_passes_its_checks(
         outcome = check(settings)
         assert outcome.passed or outcome.severity == "WARN", outcome
     monkeypatch.setenv("FULL_REFRESH", "1")
-    third = stages.stage_customers(settings)
+    third = stages.stage_customers(load_settings())
     assert third["cleanse_mode"] == "full"
     assert {k: v for k, v in third.items() if not k.startswith(("cleanse_mode", "rows_"))} == {
         k: v for k, v in second.items() if not k.startswith(("cleanse_mode", "rows_"))

@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.extract import incremental
 from pipelines.extract.extract import extract_table
+from pipelines.settings import load_settings
 from pipelines.workarea import WorkArea
 from sources.registry import load_registry
 
@@ -230,5 +231,5 @@ def test_order_value_and_later() -> None:
     )
     assert incremental.later("9", "10") == "10"
     assert incremental.later(None, "a") == "a"
-    assert incremental.full_refresh_requested({"FULL_REFRESH": "1"})
-    assert not incremental.full_refresh_requested({})
+    assert load_settings({"FULL_REFRESH": "1"}).full_refresh
+    assert not load_settings({}).full_refresh
