@@ -435,7 +435,7 @@ def _records_to_spark(con: duckdb.DuckDBPyConnection, db_api: DatabaseAPI, out: 
     """The prepared records as a Spark DataFrame read from a Parquet file DuckDB writes.
 
     Not `createDataFrame` from Arrow/pandas: Spark 4 turns a local frame under
-    `spark.sql.execution.arrow.localRelationThreshold` (48 MB, i.e. ~100,000 records) into
+    `spark.sql.execution.arrow.localRelationThreshold` (48 MB; 100,000 records are below) into
     a LocalRelation whose rows live in the query plan. Every one of Splink's queries then
     re-evaluates and copies those rows on the driver (ConvertToLocalRelation) and every
     persisted table's plan keeps a copy, until the driver heap is exhausted; the
