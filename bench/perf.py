@@ -72,8 +72,15 @@ def child_sync() -> dict[str, Any]:
             key = "extract" if event.step_key.startswith("raw__") else event.step_key
             seconds = event.event_specific_data.duration_ms / 1000
             stages[key] = stages.get(key, 0.0) + seconds
+    # Why a step failed, so that a failed run is reported with its cause, not as a missing store.
+    failures = [
+        f"{event.step_key}: {event.step_failure_data.error.message.strip()[:2000]}"
+        for event in result.all_events
+        if event.is_step_failure and event.step_failure_data.error
+    ]
     return {
         "ok": result.success,
+        "failures": failures,
         "total_s": total,
         "stages_s": stages,
         "peak_rss_mb": _peak_rss_mb(),
@@ -220,6 +227,8 @@ def measure(records: int, runs: int, backend: str, incremental: float | None) ->
         pristine_crm(demo)
         env = _env(demo, base / "work", base / "store" / "store.duckdb", backend)
         sync = _run_child("sync", env)
+        if not sync["ok"]:
+            raise RuntimeError(f"run {run}: the sync failed: {sync['failures']}")
         bare = _run_child("bare", env)
         entry = {
             "accuracy": score(demo, base),
@@ -230,6 +239,8 @@ def measure(records: int, runs: int, backend: str, incremental: float | None) ->
         if incremental:
             changed = change_crm(demo, incremental, total_records, run)
             inc = _run_child("sync", env)
+            if not inc["ok"]:
+                raise RuntimeError(f"run {run}: the incremental sync failed: {inc['failures']}")
             entry["incremental"] = {**inc, "changed_records": changed}
             entry["ratio_incremental_to_full"] = inc["total_s"] / sync["total_s"]
         results.append(entry)
