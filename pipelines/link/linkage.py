@@ -219,17 +219,23 @@ def link(
     reuse = bool(reuse_model and trainable and saved is not None and saved.exists())
 
     db_api = make_db_api(con, backend, spark_master)
-    spark_input: Path | None = None
-    if backend == "duckdb":
-        input_sdf = db_api.register(_INPUT_TABLE, dataset_display_name="staged")
-    else:
-        spark_input = _spark_input_path(model_dir)
-        input_sdf = db_api.register(
-            _records_to_spark(con, db_api, spark_input), dataset_display_name="staged"
+    spark_input = None if backend == "duckdb" else _spark_input_path(model_dir)
+    try:
+        if spark_input is None:
+            input_sdf = db_api.register(_INPUT_TABLE, dataset_display_name="staged")
+        else:
+            input_sdf = db_api.register(
+                _records_to_spark(con, db_api, spark_input), dataset_display_name="staged"
+            )
+        linker = Linker(
+            input_sdf, str(saved) if reuse else model.settings, log_level=logging.WARNING
         )
-    linker = Linker(
-        input_sdf, str(saved) if reuse else model.settings, log_level=logging.WARNING
-    )
+    except BaseException:
+        # The hand-off files must not outlive a failed start (the finally below is not
+        # reached yet).
+        if spark_input is not None:
+            shutil.rmtree(spark_input, ignore_errors=True)
+        raise
     viewer_path: Path | None = None
     try:
         if reuse:
