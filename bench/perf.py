@@ -161,7 +161,7 @@ def ensure_demo(records: int) -> Path:
     demo = OUT / f"demo_{records}"
     customers = max(20, round(records / RECORDS_PER_CUSTOMER))
     if not is_current(demo, customers, 42):
-        (demo.parent / f"{demo.name}.crm.pristine.sqlite").unlink(missing_ok=True)
+        _pristine_crm_path(demo).unlink(missing_ok=True)
         subprocess.run(
             [
                 sys.executable,
@@ -181,10 +181,14 @@ def ensure_demo(records: int) -> Path:
     return demo
 
 
+def _pristine_crm_path(demo: Path) -> Path:
+    return demo.parent / f"{demo.name}.crm.pristine.sqlite"
+
+
 def pristine_crm(demo: Path) -> None:
     """Put the CRM database back as generated: every run starts from the same sources
     (`change_crm` edits them in place). The first call keeps a copy beside the demo."""
-    kept = demo.parent / f"{demo.name}.crm.pristine.sqlite"
+    kept = _pristine_crm_path(demo)
     if kept.exists():
         shutil.copyfile(kept, demo / "crm.sqlite")
     else:

@@ -7,7 +7,7 @@ import dagster as dg
 
 from pipelines.ops.schedules import FULL_REFRESH_TAG, FULL_RELINK_TAG
 from pipelines.quality import CheckOutcome
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import Settings, load_settings, parse_flag
 
 
 class SyncSettings(dg.ConfigurableResource):
@@ -29,20 +29,17 @@ class SyncSettings(dg.ConfigurableResource):
         return load_settings({**os.environ, **env})
 
 
-
 def run_settings(context: dg.OpExecutionContext, sync: SyncSettings) -> Settings:
     """The settings of this run: the resource and environment, then the run's tags, so a
     run launched with full_refresh=1 or the weekly relink tag is full in every stage."""
     settings = sync.get()
     tags = context.run.tags if context.run else {}
-    if tags.get(FULL_RELINK_TAG, "").strip().lower() == "true":
+    if parse_flag(tags.get(FULL_RELINK_TAG)):
         settings = dataclasses.replace(settings, full_relink=True)
-    refresh = tags.get(FULL_REFRESH_TAG)
-    if refresh is not None:
-        settings = dataclasses.replace(
-            settings, full_refresh=refresh.strip().lower() in {"1", "true", "yes"}
-        )
+    if FULL_REFRESH_TAG in tags:
+        settings = dataclasses.replace(settings, full_refresh=parse_flag(tags[FULL_REFRESH_TAG]))
     return settings
+
 
 def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     """A plain check outcome as a Dagster check result (figures become metadata)."""

@@ -43,7 +43,8 @@ def default_store_url() -> str:
     return f"duckdb:///{PROJECT_ROOT / 'data' / 'store' / 'customer_store.duckdb'}"
 
 
-def _flag(value: str | None) -> bool:
+def parse_flag(value: str | None) -> bool:
+    """An on/off switch from an environment variable or a run tag: 1, true or yes."""
     return (value or "").strip().lower() in {"1", "true", "yes"}
 
 
@@ -61,8 +62,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         review_min_probability=float(env.get("REVIEW_MIN_PROBABILITY", "0.5")),
         review_max_probability=float(env.get("REVIEW_MAX_PROBABILITY", "0.95")),
         u_sample_pairs=int(float(env.get("LINKAGE_U_SAMPLE_PAIRS", "1e7"))),
-        full_relink=_flag(env.get("FULL_RELINK")),
-        full_refresh=_flag(env.get("FULL_REFRESH")),
+        full_relink=parse_flag(env.get("FULL_RELINK")),
+        full_refresh=parse_flag(env.get("FULL_REFRESH")),
         incremental_max_share=float(env.get("INCREMENTAL_MAX_SHARE", "0.2")),
     )
 
