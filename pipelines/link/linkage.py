@@ -220,6 +220,8 @@ def link(
 
     db_api = make_db_api(con, backend, spark_master)
     spark_input = None if backend == "duckdb" else _spark_input_path(model_dir)
+    viewer_path: Path | None = None
+    linker: Linker | None = None
     try:
         if spark_input is None:
             input_sdf = db_api.register(_INPUT_TABLE, dataset_display_name="staged")
@@ -230,14 +232,6 @@ def link(
         linker = Linker(
             input_sdf, str(saved) if reuse else model.settings, log_level=logging.WARNING
         )
-    except BaseException:
-        # The hand-off files must not outlive a failed start (the finally below is not
-        # reached yet).
-        if spark_input is not None:
-            shutil.rmtree(spark_input, ignore_errors=True)
-        raise
-    viewer_path: Path | None = None
-    try:
         if reuse:
             mode: Literal["trained", "priors", "reused"] = "reused"
             notes.append(f"model reused: input profile {digest} unchanged since it was trained")
@@ -276,7 +270,8 @@ def link(
             )
         prior = linker._settings_obj._probability_two_random_records_match
     finally:
-        linker.table_management.delete_tables_created_by_splink_from_db()
+        if linker is not None:
+            linker.table_management.delete_tables_created_by_splink_from_db()
         if spark_input is not None:
             shutil.rmtree(spark_input, ignore_errors=True)
         con.execute(f"DROP TABLE IF EXISTS {_INPUT_TABLE}")
