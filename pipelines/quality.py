@@ -721,7 +721,7 @@ def blocking_failures(outcomes: list[CheckOutcome]) -> list[CheckOutcome]:
 
 def raw_contract(source: str, activity: str | None = None) -> Callable[[Settings], CheckOutcome]:
     """Contract of a raw layer (customers, or one activity table): the columns the registry
-    maps, its keys and the load stamps exist."""
+    maps, its keys and the row positions exist."""
 
     def check(settings: Settings) -> CheckOutcome:
         spec = stages.registry(settings).get(source)
@@ -730,7 +730,7 @@ def raw_contract(source: str, activity: str | None = None) -> Callable[[Settings
         else:
             table = next(a for a in spec.activities if a.name == activity)
             keys, fields = [table.primary_key, table.customer_key], table.fields
-        expected = {"_source_row_number": "integer", "_loaded_at": "timestamp"}
+        expected = {"_source_row_number": "integer"}
         for column in [*keys, *(c for m in fields.values() for c in m.columns)]:
             expected[column] = "any"
         path = stages.work_area(settings).raw_path(source, activity)
@@ -749,7 +749,7 @@ def raw_contract(source: str, activity: str | None = None) -> Callable[[Settings
         return contract_outcome("raw_contract", asset, typed, actual)
 
     check.__name__ = "raw_contract"
-    check.__doc__ = "the columns the registry maps, the keys and the load stamps exist"
+    check.__doc__ = "the columns the registry maps, the keys and the row positions exist"
     return check
 
 

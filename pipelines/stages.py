@@ -17,7 +17,7 @@ import duckdb
 from pipelines.cleanse.incremental import cleanse_incrementally
 from pipelines.cleanse.incremental import save_base as save_cleanse_base
 from pipelines.extract.assessment import source_assessment
-from pipelines.extract.extract import ExtractResult, build_mapped, extract_table, write_report
+from pipelines.extract.extract import ExtractResult, build_mapped, extract_table
 from pipelines.extract.incremental import (
     read_store_watermarks,
     write_watermark_layer,
@@ -94,7 +94,6 @@ def extract(
         full_refresh=settings.full_refresh,
         run_id=run_id,
     )
-    write_report(work, table)
     fault_point("extract.after_first_source")
     result = ExtractResult(
         source_name, table.rows, unmapped_columns=table.unmapped_columns,

@@ -42,6 +42,11 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _quote(text: str, mark: str = "'") -> str:
+    """A SQL string literal (or, with mark '"', identifier) for statements without binds."""
+    return mark + text.replace(mark, mark * 2) + mark
+
+
 class WorkArea:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -63,18 +68,43 @@ class WorkArea:
         os.replace(tmp, target)
         return target
 
-    def write_query(self, con: duckdb.DuckDBPyConnection, target: Path, relation: str) -> int:
-        """Write a table or view of `con` to `target` atomically; returns its row count."""
+    def write_query(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        target: Path,
+        relation: str,
+        metadata: dict[str, str] | None = None,
+    ) -> int:
+        """Write a table or view of `con` to `target` atomically, with `metadata` as the
+        file's key-value metadata; returns its row count."""
         tmp = self._atomic_target(target)
         quoted = ".".join('"' + part.replace('"', '""') + '"' for part in relation.split("."))
-        literal = "'" + str(tmp).replace("'", "''") + "'"
-        # COPY takes no bound parameters; the identifier and the path are quoted above.
-        con.execute(f"COPY (SELECT * FROM {quoted}) TO {literal} (FORMAT parquet)")  # noqa: S608
+        options = "FORMAT parquet"
+        if metadata:
+            dq = '"'
+            pairs = ", ".join(f"{_quote(k, dq)}: {_quote(v)}" for k, v in metadata.items())
+            options += f", KV_METADATA {{{pairs}}}"
+        # COPY takes no bound parameters; identifiers, path and metadata are quoted.
+        con.execute(f"COPY (SELECT * FROM {quoted}) TO {_quote(str(tmp))} ({options})")  # noqa: S608
         os.replace(tmp, target)
         return int(pq.ParquetFile(target).metadata.num_rows)
 
-    def save(self, con: duckdb.DuckDBPyConnection, name: str, relation: str | None = None) -> int:
-        return self.write_query(con, self.path(name), relation or name)
+    def save(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: str,
+        relation: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> int:
+        return self.write_query(con, self.path(name), relation or name, metadata)
+
+    def layer_metadata(self, name: str, key: str) -> str | None:
+        """A key-value metadata entry of layer `name` (None if absent or no such layer)."""
+        path = self.path(name)
+        if not path.exists():
+            return None
+        value = (pq.read_schema(path).metadata or {}).get(key.encode())
+        return value.decode() if value is not None else None
 
     def keep(self, name: str, as_name: str) -> None:
         """Keep layer `name` as `as_name` too (e.g. as the next run's base) without rewriting

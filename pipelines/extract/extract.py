@@ -3,10 +3,12 @@
 Each table (a source's customers, or one of its activity tables) is streamed from the source
 in Arrow batches into the work area with `ParquetWriter` (memory bounded by one batch), merged
 into that table's snapshot (`pipelines.extract.incremental`: full read or rows changed since the
-published watermark, deletions), and the snapshot becomes `raw/<table>.parquet`, stamped with
-the row's position and the load time. A file source whose files did not change since its
-snapshot was built is not read at all (`incremental.input_unchanged`): the snapshot is kept
-and only the raw layer is re-stamped with this sync's load time.
+published watermarks, deletions), and the snapshot becomes `raw/<table>.parquet` with each
+row's position. A file source whose files did not change since its snapshot was built is not
+read at all (`incremental.input_unchanged`), and a snapshot or raw layer whose content would
+not change is not rewritten: an unchanged table costs next to nothing. This sync's load time
+(the same for every row of a table) is in the table's report, `raw/<table>.extract.json`;
+the mapping stamps it on the mapped rows.
 
 A table that cannot be read, or whose mapped columns disappeared (schema drift), fails alone
 with an error that names it; the other tables still extract. Policy for the publish: a sync
@@ -19,6 +21,7 @@ source is fixed and the sync re-run.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import time
@@ -26,7 +29,6 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -37,9 +39,8 @@ from sources.connectors import MALFORMED_COLUMN, BatchStream, SourceReadError, o
 from sources.registry import Registry, SourceSpec, TableRead
 
 ROW_NUMBER = "_source_row_number"
-LOADED_AT = "_loaded_at"
 # Columns the pipeline adds to what the source said; never reported as unmapped source columns.
-INTERNAL_COLUMNS = (ROW_NUMBER, LOADED_AT, MALFORMED_COLUMN, incremental.POSITION)
+INTERNAL_COLUMNS = (ROW_NUMBER, MALFORMED_COLUMN, incremental.POSITION)
 
 
 class SchemaDriftError(SourceReadError):
@@ -64,6 +65,7 @@ class TableResult:
     high_water: str | None = None
     unmapped_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    loaded_at: str | None = None  # this sync's load time of every row (ISO 8601)
     seconds: float = 0.0
 
     def metadata(self) -> dict[str, object]:
@@ -125,35 +127,56 @@ def _write_stream(stream: BatchStream, target: Path) -> int:
     return rows
 
 
-def _write_raw(
-    con: duckdb.DuckDBPyConnection,
-    snapshot: Path,
-    target: Path,
-    loaded_at: dt.datetime,
-    malformed: bool,
-) -> None:
-    """raw/<table>.parquet: the snapshot with its row position and this sync's load time."""
-    con.execute("CREATE OR REPLACE TABLE stamp AS SELECT ?::TIMESTAMP AS t", [loaded_at])
-    drop = "" if malformed else f", {incremental.ident(MALFORMED_COLUMN)}"
+def _write_raw(snapshot: Path, target: Path, malformed: bool) -> None:
+    """raw/<table>.parquet: the snapshot with each row's position as `_source_row_number`.
+
+    Rewritten only when the snapshot changed: the raw layer records which snapshot version it
+    was built from. The load time is not a column (it is the same for every row of a table):
+    `raw/<table>.extract.json` carries it and the mapping adds it, so an unchanged table costs
+    no rewrite of its millions of rows each night."""
+    built_from = f"{(incremental.snapshot_meta(snapshot) or {}).get('version')}:{int(malformed)}"
+    if target.exists() and _raw_built_from(target) == built_from:
+        return
     columns = pq.read_schema(snapshot).names
     exclude = incremental.ident(incremental.POSITION) + (
-        drop if MALFORMED_COLUMN in columns else ""
+        "" if malformed or MALFORMED_COLUMN not in columns
+        else f", {incremental.ident(MALFORMED_COLUMN)}"
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    # COPY takes no bound parameters: the paths are sqlglot literals; the load time comes
-    # from the bound `stamp` table. The snapshot is stored in position order and the work
-    # connection preserves insertion order, so no second sort is needed.
-    con.execute(
-        f"""
-        COPY (SELECT s.* EXCLUDE ({exclude}),
-                     CAST(s.{incremental.ident(incremental.POSITION)} AS BIGINT) AS {ROW_NUMBER},
-                     stamp.t AS {LOADED_AT}
-              FROM read_parquet({incremental.literal(str(snapshot))}) s CROSS JOIN stamp)
-        TO {incremental.literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)
-        """  # noqa: S608 - identifiers and paths quoted by sqlglot
-    )
+    # COPY takes no bound parameters: the paths are sqlglot literals. The snapshot is stored
+    # in position order and the work connection preserves insertion order: no second sort.
+    con = connect()
+    try:
+        con.execute(
+            f"""
+            COPY (SELECT s.* EXCLUDE ({exclude}),
+                         CAST(s.{incremental.ident(incremental.POSITION)} AS BIGINT) AS {ROW_NUMBER}
+                  FROM read_parquet({incremental.literal(str(snapshot))}) s)
+            TO {incremental.literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd,
+                KV_METADATA {{built_from: {incremental.literal(built_from)}}})
+            """  # noqa: S608 - identifiers and paths quoted by sqlglot
+        )
+    finally:
+        con.close()
     os.replace(tmp, target)
+
+
+def _raw_built_from(path: Path) -> str | None:
+    value = (pq.read_schema(path).metadata or {}).get(b"built_from")
+    return value.decode() if value else None
+
+
+def table_loaded_at(work: WorkArea, table: str) -> dt.datetime:
+    """When this sync extracted `table` ("<source>" or "<source>/<activity>"), from its report."""
+    path = _report_path(work, table)
+    try:
+        return dt.datetime.fromisoformat(json.loads(path.read_text())["loaded_at"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise SourceReadError(
+            f"{table}: extraction report {path} missing or without loaded_at ({exc}); "
+            "extract the table again (materialize its raw asset) before mapping"
+        ) from exc
 
 
 def extract_table(
@@ -180,12 +203,14 @@ def extract_table(
     if previous_meta is not None and incremental.input_unchanged(
         read, plan, previous_meta, fingerprint, full_refresh
     ):
-        result = _keep_snapshot(read, work, plan, snapshot, previous_meta, loaded_at)
+        result = _keep_snapshot(read, work, plan, snapshot, previous_meta)
     else:
-        result = _read_table(read, work, plan, snapshot, previous_meta, fingerprint, loaded_at)
+        result = _read_table(read, work, plan, snapshot, previous_meta, fingerprint)
     if read.mode == "incremental":
         incremental.write_candidate(work, read, result.high_water, run_id, loaded_at)
+    result.loaded_at = loaded_at.isoformat()
     result.seconds = round(time.monotonic() - started, 3)
+    write_report(work, result)
     return result
 
 
@@ -196,7 +221,6 @@ def _read_table(
     snapshot: Path,
     previous_meta: dict[str, str | None] | None,
     fingerprint: str | None,
-    loaded_at: dt.datetime,
 ) -> TableResult:
     """Read the source, merge the read into the snapshot, write the raw layer."""
     stream = _open(read, plan.since)
@@ -227,13 +251,10 @@ def _read_table(
             (previous_meta or {}).get("high_water") or None,
             read_meta,
         )
-        _write_raw(
-            con, snapshot, work.raw_path(read.source, read.activity), loaded_at,
-            stream.malformed_rows > 0,
-        )
     finally:
         con.close()
         read_file.unlink(missing_ok=True)
+    _write_raw(snapshot, work.raw_path(read.source, read.activity), stream.malformed_rows > 0)
     return TableResult(
         table=read.key,
         rows=merge.rows,
@@ -258,7 +279,6 @@ def _keep_snapshot(
     plan: incremental.ReadPlan,
     snapshot: Path,
     meta: dict[str, str | None],
-    loaded_at: dt.datetime,
 ) -> TableResult:
     """The files did not change: the snapshot stays as it is, nothing is read; the figures of
     the read that built it (malformed rows, notes, high water) come from its metadata."""
@@ -267,18 +287,9 @@ def _keep_snapshot(
     # The registry may map a column the file never had: the same error a read would raise.
     unmapped = _check_drift(names, set(read.mapped_columns), read.where)
     malformed_rows = int(meta.get("malformed_rows") or 0)
-    # The raw layer is still re-stamped: `_loaded_at` is this sync's load time for every row
-    # of every table (audit.sync_run.started_at is min(loaded_at) of `mapped`; survivorship's
-    # recency and golden last_seen_at fall back to it), so keeping yesterday's stamps would
-    # misdate the run and could flip golden values with no source change.
-    con = connect()
-    try:
-        _write_raw(
-            con, snapshot, work.raw_path(read.source, read.activity), loaded_at,
-            malformed_rows > 0,
-        )
-    finally:
-        con.close()
+    # Rebuilt only if missing or built from another snapshot; this sync's load time reaches
+    # the rows through the report (`table_loaded_at`), not the file.
+    _write_raw(snapshot, work.raw_path(read.source, read.activity), malformed_rows > 0)
     return TableResult(
         table=read.key,
         rows=parquet.metadata.num_rows,
@@ -295,9 +306,14 @@ def _keep_snapshot(
     )
 
 
+def _report_path(work: WorkArea, table: str) -> Path:
+    return work.root / "raw" / f"{table.replace('/', '__')}.extract.json"
+
+
 def write_report(work: WorkArea, result: TableResult) -> None:
-    """raw/<table>.extract.json: the figures of the last extraction (assessment, summary)."""
-    path = work.root / "raw" / f"{result.table.replace('/', '__')}.extract.json"
+    """raw/<table>.extract.json: the figures of the last extraction (assessment, summary,
+    and the load time the mapping stamps on the table's rows)."""
+    path = _report_path(work, result.table)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result.metadata(), sort_keys=True))
 
@@ -332,7 +348,7 @@ def extract_source(
 
 def _source_columns(path: str) -> list[str]:
     names = pq.read_schema(path).names
-    return [n for n in names if n not in (ROW_NUMBER, LOADED_AT)]
+    return [n for n in names if n != ROW_NUMBER]
 
 
 def build_mapped(
@@ -343,6 +359,8 @@ def build_mapped(
     con = connect()
     customer_selects: list[str] = []
     activity_selects: list[str] = []
+    # What the activity layer is built from: its mapping SQL and the raw layers' versions.
+    activity_inputs = hashlib.sha256()
     counts: dict[str, int] = {}
     for source in registry.sources:
         if sources is not None and source.name not in sources:
@@ -352,17 +370,23 @@ def build_mapped(
             continue
         view = f"raw_{source.name}"
         con.read_parquet(str(raw)).create_view(view)
-        customer_selects.append(customer_mapping_sql(source, view, _source_columns(str(raw))))
+        customer_selects.append(
+            customer_mapping_sql(
+                source, view, _source_columns(str(raw)), table_loaded_at(work, source.name)
+            )
+        )
         counts[source.name] = pq.ParquetFile(raw).metadata.num_rows
         for activity in source.activities:
             raw_activity = work.raw_path(source.name, activity.name)
             if raw_activity.exists():
                 activity_view = f"raw_{source.name}__{activity.name}"
                 con.read_parquet(str(raw_activity)).create_view(activity_view)
-                activity_selects.append(
-                    activity_mapping_sql(
-                        source, activity, activity_view, _source_columns(str(raw_activity))
-                    )
+                select = activity_mapping_sql(
+                    source, activity, activity_view, _source_columns(str(raw_activity))
+                )
+                activity_selects.append(select)
+                activity_inputs.update(
+                    f"{select}\0{raw_activity}\0{_raw_built_from(raw_activity)}\0".encode()
                 )
     if not customer_selects:
         raise SourceReadError("no source was extracted; check the registry and the extract step")
@@ -371,23 +395,27 @@ def build_mapped(
         + " UNION ALL BY NAME ".join(f"({select})" for select in customer_selects)
     )
     work.save(con, "mapped")
-    if activity_selects:
-        con.execute(
-            "CREATE TABLE activity AS "
-            + " UNION ALL BY NAME ".join(f"({select})" for select in activity_selects)
-        )
-    else:
-        con.execute(
-            "CREATE TABLE activity AS SELECT NULL::VARCHAR AS source_system, "
-            "NULL::VARCHAR AS activity_name, NULL::BIGINT AS source_row_number, "
-            "NULL::VARCHAR AS activity_type, "
-            "NULL::VARCHAR AS activity_id, NULL::VARCHAR AS source_record_id, "
-            "NULL::TIMESTAMP AS occurred_at, NULL::DECIMAL(18,2) AS amount, "
-            "NULL::DECIMAL(18,2) AS cost, NULL::VARCHAR AS currency, NULL::VARCHAR AS status, "
-            "NULL::DECIMAL(18,2) AS satisfaction, NULL::DECIMAL(18,2) AS open_amount, "
-            "NULL::TIMESTAMP AS closed_at, NULL::VARCHAR AS raw_record, "
-            "NULL::TIMESTAMP AS loaded_at WHERE false"
-        )
-    work.save(con, "activity")
+    # The activity (millions of rows) is mapped again only when a raw activity layer or its
+    # mapping changed: on most nights none did.
+    fingerprint = activity_inputs.hexdigest()
+    if work.layer_metadata("activity", "inputs") != fingerprint:
+        if activity_selects:
+            con.execute(
+                "CREATE TABLE activity AS "
+                + " UNION ALL BY NAME ".join(f"({select})" for select in activity_selects)
+            )
+        else:
+            con.execute(
+                "CREATE TABLE activity AS SELECT NULL::VARCHAR AS source_system, "
+                "NULL::VARCHAR AS activity_name, NULL::BIGINT AS source_row_number, "
+                "NULL::VARCHAR AS activity_type, "
+                "NULL::VARCHAR AS activity_id, NULL::VARCHAR AS source_record_id, "
+                "NULL::TIMESTAMP AS occurred_at, NULL::DECIMAL(18,2) AS amount, "
+                "NULL::DECIMAL(18,2) AS cost, NULL::VARCHAR AS currency, "
+                "NULL::VARCHAR AS status, NULL::DECIMAL(18,2) AS satisfaction, "
+                "NULL::DECIMAL(18,2) AS open_amount, NULL::TIMESTAMP AS closed_at, "
+                "NULL::VARCHAR AS raw_record WHERE false"
+            )
+        work.save(con, "activity", metadata={"inputs": fingerprint})
     con.close()
     return counts

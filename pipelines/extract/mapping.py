@@ -7,6 +7,7 @@ keeps any of them from being read as SQL.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from sqlglot import exp
@@ -113,8 +114,11 @@ def _raw_record(columns: list[str]) -> exp.Expression:
     )
 
 
-def customer_mapping_sql(source: SourceSpec, raw_view: str, columns: list[str]) -> str:
-    """SELECT producing the `mapped` contract (docs/architecture.md) for one source."""
+def customer_mapping_sql(
+    source: SourceSpec, raw_view: str, columns: list[str], loaded_at: dt.datetime
+) -> str:
+    """SELECT producing the `mapped` contract (docs/architecture.md) for one source;
+    `loaded_at` is when this sync extracted the source's table."""
     birth = source.fields.get("birth_date")
     select: list[exp.Expression] = [
         exp.alias_(_lit(source.name), "source_system"),
@@ -137,7 +141,7 @@ def customer_mapping_sql(source: SourceSpec, raw_view: str, columns: list[str]) 
             "source_updated_at",
         ),
         exp.alias_(_raw_record(columns), "raw_record"),
-        exp.alias_(exp.cast(_col("_loaded_at"), "TIMESTAMP"), "loaded_at"),
+        exp.alias_(exp.cast(_lit(loaded_at.isoformat(sep=" ")), "TIMESTAMP"), "loaded_at"),
     ]
     query = (
         exp.select(*select)
@@ -177,5 +181,4 @@ def activity_mapping_sql(
             value = field_expression(fields.get(name))
         select.append(exp.alias_(value, name))
     select.append(exp.alias_(_raw_record(columns), "raw_record"))
-    select.append(exp.alias_(exp.cast(_col("_loaded_at"), "TIMESTAMP"), "loaded_at"))
     return exp.select(*select).from_(exp.to_table(raw_view, quoted=True)).sql(dialect="duckdb")

@@ -29,7 +29,6 @@ def staged_customers(settings: Settings) -> dg.TableColumnLineage:
         explicit.setdefault("source_record_id", []).append((key, source.primary_key))
         explicit.setdefault("record_key", []).append((key, source.primary_key))
         explicit.setdefault("source_row_number", []).append((key, "_source_row_number"))
-        explicit.setdefault("loaded_at", []).append((key, "_loaded_at"))
         if source.watermark:
             explicit.setdefault("source_updated_at", []).append((key, source.watermark))
     explicit["address_key"] = explicit.get("address_line1", []) + explicit.get("address_line2", [])

@@ -114,6 +114,30 @@ def test_incremental_read_upserts_changes_and_soft_deletes(crm) -> None:
     assert second.high_water == "2026-02-03 00:00:00"
 
 
+def test_unchanged_table_keeps_its_snapshot_and_raw_layer(crm) -> None:
+    """The inclusive watermark re-reads the boundary row every night: when it and every
+    other row read are unchanged, neither the snapshot nor the raw layer is rewritten."""
+    db, read, work = crm
+    first = extract_table(read, work, T0)
+    files = [incremental.snapshot_path(work, read), work.raw_path("crm")]
+    before = [path.stat().st_mtime_ns for path in files]
+    rows_before = raw_rows(work)
+
+    again = extract_table(read, work, T0, published=published(read, first.high_water))
+    assert again.rows_read == 1 and not again.full_read  # Eva, at the watermark
+    assert again.rows == 3 and again.high_water == first.high_water
+    assert [path.stat().st_mtime_ns for path in files] == before
+
+    # The same boundary row changed, at the same watermark value: rewritten.
+    sql(db, "UPDATE contacts SET mail = 'eva@new.es' WHERE id = 3")
+    changed = extract_table(read, work, T0, published=published(read, first.high_water))
+    assert changed.rows_read == 1 and changed.rows == 3
+    assert [path.stat().st_mtime_ns for path in files] != before
+    rows = raw_rows(work)
+    assert [r["mail"] for r in rows] == ["ana@x.es", "luis@x.es", "eva@new.es"]
+    assert [r["_source_row_number"] for r in rows] == [r["_source_row_number"] for r in rows_before]
+
+
 def test_full_refresh_detects_hard_deletes(crm) -> None:
     db, read, work = crm
     first = extract_table(read, work, T0)
