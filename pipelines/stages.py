@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,12 @@ from pipelines.link.clustering import cluster
 from pipelines.link.incremental import BASE_PAIRS, BASE_STAGED, link_incrementally
 from pipelines.link.linkage import link
 from pipelines.link.review import build_review_queue
-from pipelines.marts.customer_360 import build_customer_360, resolve_activity
+from pipelines.marts.customer_360 import (
+    ACTIVITY_DELTA,
+    build_customer_360,
+    resolve_activity,
+    resolve_activity_incrementally,
+)
 from pipelines.publish import store
 from pipelines.publish.edit import store_lock
 from pipelines.publish.prepare import (
@@ -284,18 +290,60 @@ def golden_records(settings: Settings) -> dict[str, Any]:
     return {"customers": customers}
 
 
+# The last run's resolved activity and what it was resolved from (hard links, see customer_360).
+ACTIVITY_BASE = {
+    "base_resolved": "activity_base__resolved",
+    "base_quarantine": "activity_base__quarantine",
+    "base_assignment": "activity_base__assignment",
+}
+
+
 def customer_360(settings: Settings) -> dict[str, Any]:
+    """Attach the activity to customers, then build the mart.
+
+    When the activity layer is the one the last run resolved (no activity table changed,
+    the usual night), only the activity of records whose customer changed is resolved again,
+    and the change is kept for the publish (`ACTIVITY_DELTA`, tagged with the resolved
+    layer's version and the base's), which then rewrites only those rows of core.activity."""
     work = work_area(settings)
     con = connect()
     # The activity (the largest layer) and staged are read once: views, not copies.
     _load(con, work, "golden", "staged", "activity")
     _materialise(con, work, "assignment")
-    counts = resolve_activity(con)
+    inputs = work.layer_metadata("activity", "inputs") or ""
+    incremental = (
+        not (settings.full_refresh or settings.full_relink)
+        and bool(inputs)
+        and work.layer_metadata(ACTIVITY_BASE["base_resolved"], "inputs") == inputs
+        and all(work.path(layer).exists() for layer in ACTIVITY_BASE.values())
+    )
+    version = uuid.uuid4().hex
+    if incremental:
+        for view, layer in ACTIVITY_BASE.items():
+            work.load(con, layer, view)
+        counts = resolve_activity_incrementally(con)
+        delta = {
+            "version": version,
+            "base_version": work.layer_metadata(ACTIVITY_BASE["base_resolved"], "version") or "",
+        }
+        for name in ACTIVITY_DELTA:
+            work.save(con, name, metadata=delta)
+        counts["activity_keys_resolved_again"] = int(
+            con.execute("SELECT count(*) FROM activity_removed").fetchall()[0][0]
+        )
+    else:
+        counts = resolve_activity(con)
+        for name in ACTIVITY_DELTA:
+            work.path(name).unlink(missing_ok=True)
     rows = build_customer_360(con, utcnow().date())
-    for name in ("resolved_activity", "activity_quarantine", "customer_360"):
-        work.save(con, name)
+    work.save(con, "resolved_activity", metadata={"inputs": inputs, "version": version})
+    work.save(con, "activity_quarantine")
+    work.save(con, "customer_360")
     con.close()
-    return {"customers": rows, **counts}
+    work.keep("resolved_activity", ACTIVITY_BASE["base_resolved"])
+    work.keep("activity_quarantine", ACTIVITY_BASE["base_quarantine"])
+    work.keep("assignment", ACTIVITY_BASE["base_assignment"])
+    return {"customers": rows, "activity_mode": "incremental" if incremental else "full", **counts}
 
 
 def reconciliation(settings: Settings) -> dict[str, int]:

@@ -6,22 +6,24 @@ import datetime as dt
 
 import duckdb
 
+# What `resolve_activity_incrementally` changed in `resolved_activity`: the kept rows of the
+# keys it resolved again, and those keys (the publish applies them to core.activity).
+ACTIVITY_DELTA = ("activity_upserts", "activity_removed")
 
-def resolve_activity(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Attach each activity row to its customer via the source's customer key.
 
-    Creates `resolved_activity` and `activity_quarantine` (rows whose customer key matches no
-    linked record: the customer record is missing or was itself quarantined)."""
+def _resolve(con: duckdb.DuckDBPyConnection, activity: str, resolved: str, quarantine: str) -> None:
+    """Attach each row of `activity` to its customer via the source's customer key: kept rows
+    go to table `resolved`, the others to table `quarantine` with their reason."""
     # One pass over the activity: each row's customer and, for a row that cannot be kept,
     # the reason. Duplicate keys are ranked among the resolvable rows only, so the last
     # resolvable row read is kept even when a later duplicate points nowhere.
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE __activity_resolution AS
         WITH joined AS (
             SELECT act.*, a.customer_id,
                    act.activity_id IS NULL OR a.record_key IS NULL AS unresolvable
-            FROM activity act
+            FROM {activity} act
             LEFT JOIN assignment a
                 ON a.record_key = act.source_system || ':' || act.source_record_id
         )
@@ -36,11 +38,11 @@ def resolve_activity(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
         -- The raw row stays with the quarantine only: a kept row is published from its
         -- mapped columns, and carrying the raw text doubled what this stage writes.
-        CREATE OR REPLACE TABLE resolved_activity AS
+        CREATE OR REPLACE TABLE {resolved} AS
         SELECT * EXCLUDE (__reason, raw_record)
         FROM __activity_resolution WHERE __reason IS NULL;
 
-        CREATE OR REPLACE TABLE activity_quarantine AS
+        CREATE OR REPLACE TABLE {quarantine} AS
         SELECT source_system || '.' || activity_name AS source_system,
                source_row_number,
                coalesce(activity_id, '#row' || source_row_number) AS source_record_id,
@@ -60,13 +62,75 @@ def resolve_activity(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         FROM __activity_resolution WHERE __reason IS NOT NULL;
 
         DROP TABLE __activity_resolution;
-        """
+        """  # noqa: S608 - only table names from this module are formatted in
     )
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     resolved, orphaned = con.execute(
         "SELECT (SELECT count(*) FROM resolved_activity), "
         "(SELECT count(*) FROM activity_quarantine)"
     ).fetchall()[0]
     return {"activity_resolved": int(resolved), "activity_quarantined": int(orphaned)}
+
+
+def resolve_activity(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Create `resolved_activity` and `activity_quarantine` (rows whose customer key matches
+    no linked record: the customer record is missing or was itself quarantined) from
+    `activity` and `assignment`."""
+    _resolve(con, "activity", "resolved_activity", "activity_quarantine")
+    return _counts(con)
+
+
+def resolve_activity_incrementally(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """`resolve_activity` for an `activity` layer identical to the one behind
+    `base_resolved` / `base_quarantine` (the last run's output, from `base_assignment`):
+    only the activity of records whose customer changed is resolved again.
+
+    A row's outcome depends on its own customer key and, through the duplicate-key ranking,
+    on the other rows with its key; so every row of an affected key is resolved again (rows
+    without a key are quarantined whatever their customer). Also creates `activity_upserts`
+    (the kept rows of the affected keys) and `activity_removed` (the affected keys): applied
+    to the last run's `core.activity`, they give this run's."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __moved AS
+        SELECT record_key FROM assignment n FULL JOIN base_assignment o USING (record_key)
+        WHERE n.customer_id IS DISTINCT FROM o.customer_id;
+
+        CREATE OR REPLACE TABLE activity_removed AS
+        SELECT DISTINCT act.source_system, act.activity_name, act.activity_id
+        FROM activity act
+        SEMI JOIN __moved m ON m.record_key = act.source_system || ':' || act.source_record_id
+        WHERE act.activity_id IS NOT NULL;
+
+        CREATE OR REPLACE TEMP VIEW __affected_activity AS
+        SELECT act.* FROM activity act
+        SEMI JOIN activity_removed USING (source_system, activity_name, activity_id);
+        """
+    )
+    _resolve(con, "__affected_activity", "activity_upserts", "__affected_quarantine")
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE resolved_activity AS
+        SELECT * FROM base_resolved
+        ANTI JOIN activity_removed USING (source_system, activity_name, activity_id)
+        UNION ALL BY NAME SELECT * FROM activity_upserts;
+
+        CREATE OR REPLACE TABLE activity_quarantine AS
+        SELECT q.* FROM base_quarantine q
+        ANTI JOIN activity_removed r
+            ON q.source_system = r.source_system || '.' || r.activity_name
+           AND q.source_record_id = r.activity_id
+           AND q.reason_code <> 'missing_primary_key'
+        UNION ALL BY NAME SELECT * FROM __affected_quarantine;
+
+        DROP TABLE __moved;
+        DROP TABLE __affected_quarantine;
+        DROP VIEW __affected_activity;
+        """
+    )
+    return _counts(con)
 
 
 def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:

@@ -41,12 +41,28 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class TableDelta:
+    """A replaced table's change since the version `base_version` of its file: delete the
+    rows whose key is in `removed`, insert `upserts`."""
+
+    upserts: Path
+    removed: Path
+    base_version: str
+
+
+@dataclass(frozen=True)
 class TableLoad:
-    """One store table and the Parquet file that holds its new rows."""
+    """One store table and the Parquet file that holds its new rows (columns are matched by
+    name; the file may hold more)."""
 
     table: str  # schema.table
     path: Path
     mode: str  # "replace" (the file is the whole table) or "append"
+    # For a replaced table: the file's version, remembered beside a DuckDB store, and the
+    # change since an earlier version, applied instead of comparing whole tables when the
+    # store holds exactly that earlier version.
+    version: str | None = None
+    delta: TableDelta | None = None
 
 
 def duckdb_path(url: str) -> Path:
@@ -284,6 +300,29 @@ def _compact_marker(store: Path) -> Path:
     return store.with_name(store.name + ".compact.json")
 
 
+def _versions_path(store: Path) -> Path:
+    return store.with_name(store.name + ".versions.json")
+
+
+def _file_identity(store: Path) -> list[int]:
+    stat = store.stat()
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
+def _held_versions(store: Path) -> dict[str, str]:
+    """Which version of each replaced table's file the store holds (`TableLoad.version`), as
+    the last publish wrote it. Void if the store file is not the one that publish left
+    (an edit, a restore, any write since changes its inode, size or mtime): then every
+    table is compared whole."""
+    try:
+        held = json.loads(_versions_path(store).read_text())
+        if held["file"] == _file_identity(store):
+            return dict(held["tables"])
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    return {}
+
+
 def _used_bytes(store: Path) -> int:
     con = duckdb.connect(str(store), read_only=True, config=duckdb_config())
     try:
@@ -319,10 +358,33 @@ def _primary_key(table: str) -> list[str]:
 
 
 
-def _patch_duckdb(con: duckdb.DuckDBPyConnection, loads: list[TableLoad]) -> bool:
+def _apply_delta(con: duckdb.DuckDBPyConnection, load: TableLoad, column_list: str) -> None:
+    """Delete the delta's removed keys, insert its upserts (the store held its base)."""
+    assert load.delta is not None
+    target = _quoted(load.table)
+    on = " AND ".join(f'x."{c}" = {target}."{c}"' for c in _primary_key(load.table))
+    con.execute("BEGIN TRANSACTION")
+    con.execute(
+        f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM read_parquet(?) x WHERE {on})",  # noqa: S608
+        [str(load.delta.removed)],
+    )
+    con.execute("COMMIT")
+    # Re-inserting a deleted key is its own transaction: the unique index sees the
+    # deletion committed.
+    con.execute(
+        f"INSERT INTO {target} ({column_list}) SELECT {column_list} FROM read_parquet(?)",  # noqa: S608
+        [str(load.delta.upserts)],
+    )
+    log.info("patch %s: delta applied", load.table)
+
+
+def _patch_duckdb(
+    con: duckdb.DuckDBPyConnection, loads: list[TableLoad], held: dict[str, str]
+) -> bool:
     """Bring a copy of the store to the run's state by writing only what differs.
 
-    A replaced table's rows that are new or changed (whole-row comparison, typed as the
+    A replaced table whose delta starts from the version the store holds (`held`) gets the
+    delta. Otherwise its rows that are new or changed (whole-row comparison, typed as the
     store holds them) are deleted by primary key and inserted again; rows the run no longer
     has are deleted. The copy is private until the swap, so each table may commit on its
     own. A table with more than PATCH_MAX_SHARE of its rows changed is rewritten whole; if it
@@ -340,6 +402,9 @@ def _patch_duckdb(con: duckdb.DuckDBPyConnection, loads: list[TableLoad]) -> boo
                 f"SELECT {column_list} FROM read_parquet(?)",
                 [str(load.path)],
             )
+            continue
+        if load.delta is not None and held.get(load.table) == load.delta.base_version:
+            _apply_delta(con, load, column_list)
             continue
         key = _primary_key(load.table)
         on = " AND ".join(f'x."{c}" = {target}."{c}"' for c in key)
@@ -414,8 +479,9 @@ def _publish_duckdb(url: str, loads: list[TableLoad], *, fresh: bool = False) ->
     _remove(building)
     how = "fresh"
     if not fresh and _patchable(store):
+        held = _held_versions(store)
         shutil.copyfile(store, building)
-        if _write_next(building, lambda con: _patch_duckdb(con, loads)):
+        if _write_next(building, lambda con: _patch_duckdb(con, loads, held)):
             how = "patched"
     if how == "fresh":
         previous = store if store.exists() else None
@@ -427,6 +493,10 @@ def _publish_duckdb(url: str, loads: list[TableLoad], *, fresh: bool = False) ->
     os.replace(building, store)
     if how == "fresh":
         _compact_marker(store).write_text(json.dumps({"size": _used_bytes(store)}))
+    held = {load.table: load.version for load in loads if load.version and load.mode == "replace"}
+    _versions_path(store).write_text(
+        json.dumps({"file": _file_identity(store), "tables": held}, sort_keys=True)
+    )
     return how
 
 

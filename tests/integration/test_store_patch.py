@@ -10,14 +10,16 @@ import sqlite3
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 import models
 from pipelines import stages
 from pipelines.definitions import build_defs
+from pipelines.marts.customer_360 import resolve_activity
 from pipelines.publish import store
-from pipelines.publish.prepare import PUBLISHED, layer_name
-from pipelines.workarea import WorkArea
+from pipelines.publish.prepare import published_loads
+from pipelines.workarea import WorkArea, connect
 
 
 @pytest.fixture
@@ -41,16 +43,21 @@ def change_crm(demo: Path) -> None:
         "UPDATE contacts SET last_name = last_name || 'z', updated_at = '2030-01-01 00:00:00' "
         "WHERE rowid IN (SELECT rowid FROM contacts ORDER BY rowid LIMIT 5)"
     )
+    # Contacts with orders become strangers: they leave their customers, and their orders
+    # (or the rest of their customers' activity) move with them.
+    con.execute(
+        "UPDATE contacts SET first_name = 'Zebulon' || contact_id, last_name = 'Quixote', "
+        "email = 'zq' || contact_id || '@example.invalid', phone = NULL, street = NULL, "
+        "street2 = NULL, postal_code = NULL, vat_number = NULL, birth_date = NULL, "
+        "company = NULL, updated_at = '2030-01-01 00:00:00' "
+        "WHERE contact_id IN (SELECT contact_id FROM orders ORDER BY order_id LIMIT 3)"
+    )
     con.commit()
     con.close()
 
 
 def run_loads(work: WorkArea) -> list[store.TableLoad]:
-    loads = [
-        store.TableLoad(table, work.path(layer_name(table, "publish__")), mode)
-        for table, mode in PUBLISHED
-    ]
-    return loads + stages.extra_loads(work)
+    return published_loads(work) + stages.extra_loads(work)
 
 
 def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
@@ -71,6 +78,23 @@ def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
+def assert_resolved_like_a_full_resolution(work: WorkArea) -> None:
+    """The incrementally resolved layers hold what resolving all activity gives."""
+    con = connect()
+    for layer in ("activity", "assignment"):
+        work.load(con, layer)
+    resolve_activity(con)
+    for table in ("resolved_activity", "activity_quarantine"):
+        work.load(con, table, f"incremental_{table}")
+        differs = con.execute(
+            f"SELECT (SELECT count(*) FROM (SELECT * FROM {table} EXCEPT ALL "  # noqa: S608
+            f"SELECT * FROM incremental_{table})), (SELECT count(*) FROM (SELECT * FROM "
+            f"incremental_{table} EXCEPT ALL SELECT * FROM {table}))"
+        ).fetchall()[0]
+        assert differs == (0, 0), table
+    con.close()
+
+
 def test_nightly_publish_patches_the_store_like_a_fresh_build(
     sync_env, own_demo, tmp_path, monkeypatch
 ) -> None:
@@ -83,6 +107,14 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
         return how
 
     monkeypatch.setattr(store, "publish", recording_publish)
+    deltas: list[str] = []
+    real_apply = store._apply_delta
+
+    def recording_apply(con, load, column_list):
+        deltas.append(load.table)
+        real_apply(con, load, column_list)
+
+    monkeypatch.setattr(store, "_apply_delta", recording_apply)
     run_sync()
     assert writes == ["fresh"]  # the first publish builds the store
     before = tmp_path / "before.duckdb"
@@ -97,6 +129,12 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     monkeypatch.setattr(store, "PATCH_MIN_ROWS", 0)
     run_sync()
     assert writes == ["fresh", "patched"]
+    # No activity table changed: only the activity of records that moved was resolved
+    # again, and core.activity got that change instead of a whole-table comparison.
+    assert deltas == ["core.activity"]
+    work = WorkArea(sync_env.work_dir)
+    assert pq.read_table(work.path("activity_removed")).num_rows > 0
+    assert_resolved_like_a_full_resolution(work)
 
     # The same run's rows written fresh onto the same previous store.
     rebuilt = tmp_path / "rebuilt" / "store.duckdb"
