@@ -24,7 +24,13 @@ from pipelines.extract.incremental import (
     write_watermark_layer,
 )
 from pipelines.faults import fault_point
+from pipelines.golden.incremental import (
+    PROVENANCE_DELTA,
+    build_golden_incrementally,
+    rules_fingerprint,
+)
 from pipelines.golden.survivorship import build_golden
+from pipelines.golden.survivorship import load_config as load_survivorship
 from pipelines.identity.assign import assign_ids
 from pipelines.identity.erasure import apply_suppression
 from pipelines.link.clustering import cluster
@@ -279,15 +285,54 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
     }
 
 
+# The last run's golden records and what they were built from (hard links, see golden_records).
+GOLDEN_BASE = {
+    "base_staged": "golden_base__staged",
+    "base_assignment": "golden_base__assignment",
+    "base_golden": "golden_base__golden",
+    "base_provenance": "golden_base__provenance",
+}
+
+
 def golden_records(settings: Settings) -> dict[str, Any]:
+    """Golden records and provenance: built again only for the customers whose records or
+    record values changed since the last run (`build_golden_incrementally`), unless the
+    survivorship rules changed or a full refresh/relink was asked for. The provenance's
+    change is kept for the publish (`PROVENANCE_DELTA`), like the activity's."""
     work = work_area(settings)
     con = connect()
     _materialise(con, work, "staged", "assignment")
-    customers = build_golden(con)
+    config = load_survivorship()
+    rules = rules_fingerprint(config)
+    result = None
+    if (
+        not (settings.full_refresh or settings.full_relink)
+        and work.layer_metadata(GOLDEN_BASE["base_provenance"], "rules") == rules
+        and all(work.path(layer).exists() for layer in GOLDEN_BASE.values())
+    ):
+        for view, layer in GOLDEN_BASE.items():
+            work.load(con, layer, view)
+        result = build_golden_incrementally(con, config)
+    version = uuid.uuid4().hex
+    if result is None:
+        result = {"customers": build_golden(con, config)}
+        for name in PROVENANCE_DELTA:
+            work.path(name).unlink(missing_ok=True)
+    else:
+        delta = {
+            "version": version,
+            "base_version": work.layer_metadata(GOLDEN_BASE["base_provenance"], "version") or "",
+        }
+        for name in PROVENANCE_DELTA:
+            work.save(con, name, metadata=delta)
     work.save(con, "golden")
-    work.save(con, "provenance")
+    work.save(con, "provenance", metadata={"rules": rules, "version": version})
     con.close()
-    return {"customers": customers}
+    for layer, base in zip(
+        ("staged", "assignment", "golden", "provenance"), GOLDEN_BASE.values(), strict=True
+    ):
+        work.keep(layer, base)
+    return {"mode": "incremental" if "customers_rebuilt" in result else "full", **result}
 
 
 # The last run's resolved activity and what it was resolved from (hard links, see customer_360).

@@ -407,6 +407,17 @@ def merge_snapshot(
     if read.watermark:
         read_high = high_water(con, "changed", read.watermark)
         high = later(previous_high, read_high) if incremental_merge else read_high
+    # A whole read that gives back the previous snapshot (a file re-delivered as it was, or
+    # read again because it was modified too recently to trust its fingerprint) keeps the
+    # snapshot's version: what was built from it (raw layer, activity) stays current.
+    version = uuid.uuid4().hex
+    if not incremental_merge and has_previous and high == previous_high:
+        assert previous is not None
+        if _same_rows(con, "merged", "previous"):
+            if previous_meta_unchanged(read_meta, previous):
+                rows = int(con.execute("SELECT count(*) FROM previous").fetchall()[0][0])
+                return MergeResult(rows, int(rows_read), 0, int(soft_deleted), high)
+            version = (snapshot_meta(previous) or {}).get("version") or version
     meta = {
         "primary_key": read.primary_key,
         "watermark_column": read.watermark or "",
@@ -414,7 +425,7 @@ def merge_snapshot(
         "high_water": high or "",
         **(read_meta or {}),
         # Which snapshot a raw layer was built from (`extract._write_raw` skips a current one).
-        "version": uuid.uuid4().hex,
+        "version": version,
     }
     written = _copy_with_metadata(con, "merged", target, meta)
     deleted = 0
@@ -433,6 +444,21 @@ def merge_snapshot(
     os.replace(written, target)
     rows = int(pq.ParquetFile(target).metadata.num_rows)
     return MergeResult(rows, int(rows_read), deleted, int(soft_deleted), high)
+
+
+def _same_rows(con: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
+    """Whether relations `a` and `b` hold the same rows (positions included)."""
+    columns_a = [r[0] for r in con.execute(f"DESCRIBE {ident(a)}").fetchall()]
+    columns_b = [r[0] for r in con.execute(f"DESCRIBE {ident(b)}").fetchall()]
+    if sorted(columns_a) != sorted(columns_b):
+        return False
+    cols = ", ".join(ident(c) for c in columns_a)
+    return con.execute(
+        f"""
+        SELECT (SELECT count(*) FROM {ident(a)}) = (SELECT count(*) FROM {ident(b)})
+           AND NOT EXISTS (SELECT {cols} FROM {ident(a)} EXCEPT ALL SELECT {cols} FROM {ident(b)})
+        """  # noqa: S608 - identifiers quoted by sqlglot
+    ).fetchall()[0][0]
 
 
 def previous_meta_unchanged(read_meta: dict[str, str] | None, previous: Path) -> bool:

@@ -67,7 +67,7 @@ def _trust_case(trust: dict[str, int]) -> str:
     return cases.sql(dialect="duckdb")
 
 
-def _group_sql(group: Group, trust_sql: str) -> str:
+def _group_sql(group: Group, trust_sql: str, staged: str, assignment: str) -> str:
     present = " OR ".join(f"{_ident(a)} IS NOT NULL" for a in group.attributes)
     key = " || '|' || ".join(f"coalesce(CAST({_ident(k)} AS VARCHAR), '')" for k in group.key)
     valid = "coalesce(tax_id_valid, true)" if "tax_id" in group.attributes else "true"
@@ -79,7 +79,7 @@ def _group_sql(group: Group, trust_sql: str) -> str:
             SELECT a.customer_id, s.record_key, s.source_system, s.source_record_id,
                    {key} AS k, {valid} AS valid, {trust_sql} AS trust,
                    coalesce(s.source_updated_at, s.loaded_at) AS recency
-            FROM staged s JOIN assignment a USING (record_key)
+            FROM {staged} s JOIN {assignment} a USING (record_key)
             WHERE {present}
         ),
         ranked2 AS (
@@ -98,12 +98,19 @@ def _group_sql(group: Group, trust_sql: str) -> str:
     """  # noqa: S608 - only identifiers are formatted in
 
 
-def build_golden(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig | None = None) -> int:
+def build_golden(
+    con: duckdb.DuckDBPyConnection,
+    config: SurvivorshipConfig | None = None,
+    *,
+    staged: str = "staged",
+    assignment: str = "assignment",
+) -> int:
     """Create `golden` (one row per customer) and `provenance` (customer, attribute, source,
-    record, rule) from `staged` and `assignment`. Returns the number of golden records."""
+    record, rule) from `staged` and `assignment` (table or view names: the customers of
+    `assignment`, from their records in `staged`). Returns the number of golden records."""
     config = config or load_config()
     trust_sql = _trust_case(config.source_trust)
-    parts = [_group_sql(g, trust_sql) for g in config.groups]
+    parts = [_group_sql(g, trust_sql, staged, assignment) for g in config.groups]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE chosen AS " + " UNION ALL ".join(f"({p})" for p in parts)
     )
@@ -129,7 +136,7 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig | No
         alias = f"g_{g.name}"
         joins.append(
             f"LEFT JOIN (SELECT c.customer_id, s.* EXCLUDE (record_key) FROM chosen c "  # noqa: S608
-            f"JOIN staged s USING (record_key) WHERE c.attribute_group = '{g.name}') {alias} "
+            f"JOIN {staged} s USING (record_key) WHERE c.attribute_group = '{g.name}') {alias} "
             f"ON {alias}.customer_id = base.customer_id"
         )
         select += [f"{alias}.{_ident(a)} AS {_ident(a)}" for a in g.attributes]
@@ -143,7 +150,7 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig | No
                    count(DISTINCT s.source_system) AS source_count,
                    count(*) AS record_count,
                    max(coalesce(s.source_updated_at, s.loaded_at)) AS last_seen_at
-            FROM assignment a JOIN staged s USING (record_key)
+            FROM {assignment} a JOIN {staged} s USING (record_key)
             GROUP BY a.customer_id
         )
         SELECT base.customer_id, base.party_type, {", ".join(select)},

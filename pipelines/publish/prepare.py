@@ -15,6 +15,7 @@ from duckdb_engine import Dialect as DuckDBDialect
 
 import models
 from pipelines.golden.history import build_history
+from pipelines.golden.incremental import PROVENANCE_DELTA
 from pipelines.marts.customer_360 import ACTIVITY_DELTA
 from pipelines.marts.kpi_monthly import build_kpi_monthly
 from pipelines.publish.store import TableDelta, TableLoad, read_tables
@@ -247,12 +248,11 @@ def build_publish_tables(
                to_json({'records': record_count}) AS evidence, $now AS occurred_at
         FROM id_changes ORDER BY customer_id;
 
-        CREATE OR REPLACE TABLE new.core__customer_attribute_provenance AS
+        -- Views: those layers are published as they are (`published_loads`).
+        CREATE OR REPLACE VIEW new.core__customer_attribute_provenance AS
         SELECT customer_id, attribute, source_system, source_record_id, rule
-        FROM provenance ORDER BY customer_id, attribute;
+        FROM provenance;
 
-        -- A view: the resolved layer is published as it is (`activity_load`); sorting and
-        -- saving 3.6 million rows again cost seconds at a million records.
         CREATE OR REPLACE VIEW new.core__activity AS
         SELECT source_system, activity_name, activity_id, activity_type, source_record_id,
                customer_id, occurred_at, amount, cost, currency, status, satisfaction,
@@ -393,29 +393,34 @@ def build_data_quality(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     )
 
 
-def activity_load(work: WorkArea) -> TableLoad:
-    """core.activity is the resolved activity layer itself, with its change since the last
-    run's layer when the customer_360 stage resolved incrementally."""
-    version = work.layer_metadata("resolved_activity", "version")
+def layer_load(work: WorkArea, table: str, layer: str, delta_layers: tuple[str, str]) -> TableLoad:
+    """A table published straight from a stage's layer (saving millions of rows again cost
+    seconds at a million records), with the layer's change since the last run's when the
+    stage built it incrementally (`delta_layers`: upserts and removed keys, tagged with the
+    layer's version and the base's)."""
+    version = work.layer_metadata(layer, "version")
     delta = None
-    upserts, removed = (work.path(name) for name in ACTIVITY_DELTA)
-    if version and all(work.layer_metadata(name, "version") == version for name in ACTIVITY_DELTA):
-        base = work.layer_metadata(ACTIVITY_DELTA[0], "base_version")
+    if version and all(work.layer_metadata(name, "version") == version for name in delta_layers):
+        base = work.layer_metadata(delta_layers[0], "base_version")
         if base:
+            upserts, removed = (work.path(name) for name in delta_layers)
             delta = TableDelta(upserts=upserts, removed=removed, base_version=base)
     return TableLoad(
-        table="core.activity",
-        path=work.path("resolved_activity"),
-        mode="replace",
-        version=version,
-        delta=delta,
+        table=table, path=work.path(layer), mode="replace", version=version, delta=delta
     )
+
+
+# Tables published from a stage's layer as it is: (layer, its delta layers).
+LAYER_TABLES = {
+    "core.activity": ("resolved_activity", ACTIVITY_DELTA),
+    "core.customer_attribute_provenance": ("provenance", PROVENANCE_DELTA),
+}
 
 
 def table_loads(con: duckdb.DuckDBPyConnection, work: WorkArea) -> list[TableLoad]:
     """Save every `new.*` table as a layer; returns how publish loads them."""
     for table, _mode in PUBLISHED:
-        if table != "core.activity":
+        if table not in LAYER_TABLES:
             work.save(con, layer_name(table, "publish__"), "new." + layer_name(table))
     return published_loads(work)
 
@@ -423,8 +428,8 @@ def table_loads(con: duckdb.DuckDBPyConnection, work: WorkArea) -> list[TableLoa
 def published_loads(work: WorkArea) -> list[TableLoad]:
     """The loads of the layers `table_loads` saved."""
     return [
-        activity_load(work)
-        if table == "core.activity"
+        layer_load(work, table, *LAYER_TABLES[table])
+        if table in LAYER_TABLES
         else TableLoad(table=table, path=work.path(layer_name(table, "publish__")), mode=mode)
         for table, mode in PUBLISHED
     ]

@@ -16,6 +16,7 @@ import pytest
 import models
 from pipelines import stages
 from pipelines.definitions import build_defs
+from pipelines.golden.survivorship import build_golden
 from pipelines.marts.customer_360 import resolve_activity
 from pipelines.publish import store
 from pipelines.publish.prepare import published_loads
@@ -78,13 +79,15 @@ def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
-def assert_resolved_like_a_full_resolution(work: WorkArea) -> None:
-    """The incrementally resolved layers hold what resolving all activity gives."""
+def assert_like_a_full_build(work: WorkArea) -> None:
+    """The layers built incrementally (activity resolution, golden records) hold what
+    building them from all records gives."""
     con = connect()
-    for layer in ("activity", "assignment"):
+    for layer in ("activity", "assignment", "staged"):
         work.load(con, layer)
     resolve_activity(con)
-    for table in ("resolved_activity", "activity_quarantine"):
+    build_golden(con)
+    for table in ("resolved_activity", "activity_quarantine", "golden", "provenance"):
         work.load(con, table, f"incremental_{table}")
         differs = con.execute(
             f"SELECT (SELECT count(*) FROM (SELECT * FROM {table} EXCEPT ALL "  # noqa: S608
@@ -122,19 +125,20 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
 
     change_crm(own_demo)
     # The next night: customer_360's as_of moves for every customer, the rest by the change.
-    tomorrow = stages.utcnow() + dt.timedelta(days=1)
-    monkeypatch.setattr(stages, "utcnow", lambda: tomorrow)
+    today = stages.utcnow
+    monkeypatch.setattr(stages, "utcnow", lambda: today() + dt.timedelta(days=1))
     # Let the share rule see the demo's small tables: a mostly changed table is rewritten
     # in place, the store is still patched.
     monkeypatch.setattr(store, "PATCH_MIN_ROWS", 0)
     run_sync()
     assert writes == ["fresh", "patched"]
-    # No activity table changed: only the activity of records that moved was resolved
-    # again, and core.activity got that change instead of a whole-table comparison.
-    assert deltas == ["core.activity"]
+    # Only the golden records of changed customers and the activity of records that moved
+    # were built again; the store got those changes instead of whole-table comparisons.
+    assert deltas == ["core.customer_attribute_provenance", "core.activity"]
     work = WorkArea(sync_env.work_dir)
     assert pq.read_table(work.path("activity_removed")).num_rows > 0
-    assert_resolved_like_a_full_resolution(work)
+    assert 0 < pq.read_table(work.path("provenance_removed")).num_rows
+    assert_like_a_full_build(work)
 
     # The same run's rows written fresh onto the same previous store.
     rebuilt = tmp_path / "rebuilt" / "store.duckdb"

@@ -151,10 +151,23 @@ def test_modified_file_is_read_again(shop, monkeypatch: pytest.MonkeyPatch) -> N
 def test_touched_file_is_read_again(shop, monkeypatch: pytest.MonkeyPatch) -> None:
     data, read, work = shop
     extract_table(read, work, T0)
+    snapshot = incremental.snapshot_path(work, read)
+    version = incremental.snapshot_meta(snapshot)["version"]
+    raw_mtime = work.raw_path(read.source).stat().st_mtime_ns
     backdate(data, hours=1)  # same bytes, new mtime: re-read (metadata, not content)
     spy = OpenSpy(monkeypatch)
     assert extract_table(read, work, T1).rows_read == 3
     assert spy.calls == 1
+    # The read gave the same rows: the snapshot records the new fingerprint but keeps its
+    # version, so the raw layer built from it is not rebuilt.
+    assert incremental.snapshot_meta(snapshot)["version"] == version
+    assert work.raw_path(read.source).stat().st_mtime_ns == raw_mtime
+    # Different bytes: a new version, a new raw layer.
+    data.write_text(CSV.replace("Luis", "Luisa"))
+    backdate(data, hours=1)
+    extract_table(read, work, T1)
+    assert incremental.snapshot_meta(snapshot)["version"] != version
+    assert [r["name"] for r in raw(work, read).to_pylist()][1] == "Luisa"
 
 
 def test_recently_modified_file_is_always_read(tmp_path: Path, monkeypatch) -> None:
