@@ -3,6 +3,7 @@ a mix of two publishes, on DuckDB (build aside and swap) and PostgreSQL (one tra
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from store_support import (
 from models.dictionary import analyst_queries
 from pipelines.publish import store
 from pipelines.settings import load_settings
+from pipelines.workarea import WorkArea
 
 pytestmark = pytest.mark.slow
 
@@ -92,13 +94,10 @@ def test_postgresql_publish_speed(sync_env, monkeypatch, capsys) -> None:
     with fresh_postgres_database() as url:
         monkeypatch.setenv("CUSTOMER_STORE_URL", url)
         run_sync()
-        from pipelines.publish.prepare import PUBLISHED, layer_name
+        from pipelines.publish.prepare import published_loads
 
-        work = Path(load_settings().work_dir)
-        loads = [
-            store.TableLoad(table, work / f"{layer_name(table, 'publish__')}.parquet", "replace")
-            for table, _ in PUBLISHED
-        ]
+        work = WorkArea(Path(load_settings().work_dir))
+        loads = [dataclasses.replace(load, mode="replace") for load in published_loads(work)]
         started = time.perf_counter()
         store.publish(url, loads)
         elapsed = time.perf_counter() - started
