@@ -226,7 +226,9 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
 def cluster_records(settings: Settings) -> dict[str, Any]:
     work = work_area(settings)
     con = connect()
-    _materialise(con, work, "staged", "pairs")
+    # Only staged's record keys are read (a view); the pairs are read many times.
+    _load(con, work, "staged")
+    _materialise(con, work, "pairs")
     # Steward decisions are read from the store itself: clustering runs before identity,
     # which is where the store's previous state is copied into the work area.
     decisions = load_steward_decisions(settings.store_url)
