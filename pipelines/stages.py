@@ -287,12 +287,39 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
     }
 
 
-# The last run's golden records and what they were built from (hard links, see golden_records).
+def _keep_change(
+    con: duckdb.DuckDBPyConnection | None,
+    work: WorkArea,
+    layers: tuple[str, ...],
+    version: str,
+    base: str,
+) -> None:
+    """Save a stage's change since its base (`layers`: upserts and removed keys, tables of
+    `con`), tagged with the version of the layer the stage writes next and the base layer's
+    version: the publish applies it only to a store holding that base. With `con` None (the
+    stage built everything), remove the last run's so that nobody applies it."""
+    if con is None:
+        for name in layers:
+            work.path(name).unlink(missing_ok=True)
+        return
+    tags = {"version": version, "base_version": work.layer_metadata(base, "version") or ""}
+    for name in layers:
+        work.save(con, name, metadata=tags)
+
+
+def _keep_bases(work: WorkArea, bases: dict[str, str]) -> None:
+    """Keep this run's layers as the next run's bases (hard links: layer -> base name)."""
+    for layer, base in bases.items():
+        work.keep(layer, base)
+
+
+# The last run's golden records and what they were built from: view name -> (base layer,
+# the layer it is kept from).
 GOLDEN_BASE = {
-    "base_staged": "golden_base__staged",
-    "base_assignment": "golden_base__assignment",
-    "base_golden": "golden_base__golden",
-    "base_provenance": "golden_base__provenance",
+    "base_staged": ("golden_base__staged", "staged"),
+    "base_assignment": ("golden_base__assignment", "assignment"),
+    "base_golden": ("golden_base__golden", "golden"),
+    "base_provenance": ("golden_base__provenance", "provenance"),
 }
 
 
@@ -306,42 +333,34 @@ def golden_records(settings: Settings) -> dict[str, Any]:
     _materialise(con, work, "staged", "assignment")
     config = load_survivorship()
     rules = rules_fingerprint(config)
+    base_provenance = GOLDEN_BASE["base_provenance"][0]
     result = None
     if (
         not (settings.full_refresh or settings.full_relink)
-        and work.layer_metadata(GOLDEN_BASE["base_provenance"], "rules") == rules
-        and all(work.path(layer).exists() for layer in GOLDEN_BASE.values())
+        and work.layer_metadata(base_provenance, "rules") == rules
+        and all(work.path(layer).exists() for layer, _ in GOLDEN_BASE.values())
     ):
-        for view, layer in GOLDEN_BASE.items():
+        for view, (layer, _) in GOLDEN_BASE.items():
             work.load(con, layer, view)
         result = build_golden_incrementally(con, config)
-    version = uuid.uuid4().hex
+    incremental = result is not None
     if result is None:
         result = {"customers": build_golden(con, config)}
-        for name in PROVENANCE_DELTA:
-            work.path(name).unlink(missing_ok=True)
-    else:
-        delta = {
-            "version": version,
-            "base_version": work.layer_metadata(GOLDEN_BASE["base_provenance"], "version") or "",
-        }
-        for name in PROVENANCE_DELTA:
-            work.save(con, name, metadata=delta)
+    version = uuid.uuid4().hex
+    _keep_change(con if incremental else None, work, PROVENANCE_DELTA, version, base_provenance)
     work.save(con, "golden")
     work.save(con, "provenance", metadata={"rules": rules, "version": version})
     con.close()
-    for layer, base in zip(
-        ("staged", "assignment", "golden", "provenance"), GOLDEN_BASE.values(), strict=True
-    ):
-        work.keep(layer, base)
-    return {"mode": "incremental" if "customers_rebuilt" in result else "full", **result}
+    _keep_bases(work, {source: base for base, source in GOLDEN_BASE.values()})
+    return {"mode": "incremental" if incremental else "full", **result}
 
 
-# The last run's resolved activity and what it was resolved from (hard links, see customer_360).
+# The last run's resolved activity and what it was resolved from: view name -> (base layer,
+# the layer it is kept from).
 ACTIVITY_BASE = {
-    "base_resolved": "activity_base__resolved",
-    "base_quarantine": "activity_base__quarantine",
-    "base_assignment": "activity_base__assignment",
+    "base_resolved": ("activity_base__resolved", "resolved_activity"),
+    "base_quarantine": ("activity_base__quarantine", "activity_quarantine"),
+    "base_assignment": ("activity_base__assignment", "assignment"),
 }
 
 
@@ -350,46 +369,35 @@ def customer_360(settings: Settings) -> dict[str, Any]:
 
     When the activity layer is the one the last run resolved (no activity table changed,
     the usual night), only the activity of records whose customer changed is resolved again,
-    and the change is kept for the publish (`ACTIVITY_DELTA`, tagged with the resolved
-    layer's version and the base's), which then rewrites only those rows of core.activity."""
+    and the change is kept for the publish (`ACTIVITY_DELTA`), which then rewrites only
+    those rows of core.activity."""
     work = work_area(settings)
     con = connect()
     # The activity (the largest layer) and staged are read once: views, not copies.
     _load(con, work, "golden", "staged", "activity")
     _materialise(con, work, "assignment")
     inputs = work.layer_metadata("activity", "inputs") or ""
+    base_resolved = ACTIVITY_BASE["base_resolved"][0]
     incremental = (
         not (settings.full_refresh or settings.full_relink)
         and bool(inputs)
-        and work.layer_metadata(ACTIVITY_BASE["base_resolved"], "inputs") == inputs
-        and all(work.path(layer).exists() for layer in ACTIVITY_BASE.values())
+        and work.layer_metadata(base_resolved, "inputs") == inputs
+        and all(work.path(layer).exists() for layer, _ in ACTIVITY_BASE.values())
     )
-    version = uuid.uuid4().hex
     if incremental:
-        for view, layer in ACTIVITY_BASE.items():
+        for view, (layer, _) in ACTIVITY_BASE.items():
             work.load(con, layer, view)
         counts = resolve_activity_incrementally(con)
-        delta = {
-            "version": version,
-            "base_version": work.layer_metadata(ACTIVITY_BASE["base_resolved"], "version") or "",
-        }
-        for name in ACTIVITY_DELTA:
-            work.save(con, name, metadata=delta)
-        counts["activity_keys_resolved_again"] = int(
-            con.execute("SELECT count(*) FROM activity_removed").fetchall()[0][0]
-        )
     else:
         counts = resolve_activity(con)
-        for name in ACTIVITY_DELTA:
-            work.path(name).unlink(missing_ok=True)
+    version = uuid.uuid4().hex
+    _keep_change(con if incremental else None, work, ACTIVITY_DELTA, version, base_resolved)
     rows = build_customer_360(con, utcnow().date())
     work.save(con, "resolved_activity", metadata={"inputs": inputs, "version": version})
     work.save(con, "activity_quarantine")
     work.save(con, "customer_360")
     con.close()
-    work.keep("resolved_activity", ACTIVITY_BASE["base_resolved"])
-    work.keep("activity_quarantine", ACTIVITY_BASE["base_quarantine"])
-    work.keep("assignment", ACTIVITY_BASE["base_assignment"])
+    _keep_bases(work, {source: base for base, source in ACTIVITY_BASE.values()})
     return {"customers": rows, "activity_mode": "incremental" if incremental else "full", **counts}
 
 

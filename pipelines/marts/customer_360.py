@@ -110,6 +110,7 @@ def resolve_activity_incrementally(con: duckdb.DuckDBPyConnection) -> dict[str, 
         """
     )
     _resolve(con, "__affected_activity", "activity_upserts", "__affected_quarantine")
+    keys = int(con.execute("SELECT count(*) FROM activity_removed").fetchall()[0][0])
     con.execute(
         """
         CREATE OR REPLACE TABLE resolved_activity AS
@@ -130,7 +131,7 @@ def resolve_activity_incrementally(con: duckdb.DuckDBPyConnection) -> dict[str, 
         DROP VIEW __affected_activity;
         """
     )
-    return _counts(con)
+    return {**_counts(con), "activity_keys_resolved_again": keys}
 
 
 def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
