@@ -288,7 +288,7 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
 
 
 def _keep_change(
-    con: duckdb.DuckDBPyConnection | None,
+    con: duckdb.DuckDBPyConnection,
     work: WorkArea,
     layers: tuple[str, ...],
     version: str,
@@ -296,15 +296,16 @@ def _keep_change(
 ) -> None:
     """Save a stage's change since its base (`layers`: upserts and removed keys, tables of
     `con`), tagged with the version of the layer the stage writes next and the base layer's
-    version: the publish applies it only to a store holding that base. With `con` None (the
-    stage built everything), remove the last run's so that nobody applies it."""
-    if con is None:
-        for name in layers:
-            work.path(name).unlink(missing_ok=True)
-        return
+    version: the publish applies it only to a store holding that base."""
     tags = {"version": version, "base_version": work.layer_metadata(base, "version") or ""}
     for name in layers:
         work.save(con, name, metadata=tags)
+
+
+def _drop_change(work: WorkArea, layers: tuple[str, ...]) -> None:
+    """The stage built everything: remove the last run's change so that nobody applies it."""
+    for name in layers:
+        work.path(name).unlink(missing_ok=True)
 
 
 def _keep_bases(work: WorkArea, bases: dict[str, str]) -> None:
@@ -344,10 +345,12 @@ def golden_records(settings: Settings) -> dict[str, Any]:
             work.load(con, layer, view)
         result = build_golden_incrementally(con, config)
     incremental = result is not None
+    version = uuid.uuid4().hex
     if result is None:
         result = {"customers": build_golden(con, config)}
-    version = uuid.uuid4().hex
-    _keep_change(con if incremental else None, work, PROVENANCE_DELTA, version, base_provenance)
+        _drop_change(work, PROVENANCE_DELTA)
+    else:
+        _keep_change(con, work, PROVENANCE_DELTA, version, base_provenance)
     work.save(con, "golden")
     work.save(con, "provenance", metadata={"rules": rules, "version": version})
     con.close()
@@ -384,14 +387,15 @@ def customer_360(settings: Settings) -> dict[str, Any]:
         and work.layer_metadata(base_resolved, "inputs") == inputs
         and all(work.path(layer).exists() for layer, _ in ACTIVITY_BASE.values())
     )
+    version = uuid.uuid4().hex
     if incremental:
         for view, (layer, _) in ACTIVITY_BASE.items():
             work.load(con, layer, view)
         counts = resolve_activity_incrementally(con)
+        _keep_change(con, work, ACTIVITY_DELTA, version, base_resolved)
     else:
         counts = resolve_activity(con)
-    version = uuid.uuid4().hex
-    _keep_change(con if incremental else None, work, ACTIVITY_DELTA, version, base_resolved)
+        _drop_change(work, ACTIVITY_DELTA)
     rows = build_customer_360(con, utcnow().date())
     work.save(con, "resolved_activity", metadata={"inputs": inputs, "version": version})
     work.save(con, "activity_quarantine")

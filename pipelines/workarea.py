@@ -42,9 +42,21 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _quote(text: str, mark: str = "'") -> str:
-    """A SQL string literal (or, with mark '"', identifier) for statements without binds."""
-    return mark + text.replace(mark, mark * 2) + mark
+def _quote(text: str) -> str:
+    """A SQL string literal, for statements that take no bound parameters."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def file_metadata(path: Path, key: str) -> str | None:
+    """A key-value metadata entry of a Parquet file (None if absent or no such file)."""
+    if not path.exists():
+        return None
+    value = (pq.read_schema(path).metadata or {}).get(key.encode())
+    return value.decode() if value is not None else None
 
 
 class WorkArea:
@@ -78,11 +90,10 @@ class WorkArea:
         """Write a table or view of `con` to `target` atomically, with `metadata` as the
         file's key-value metadata; returns its row count."""
         tmp = self._atomic_target(target)
-        quoted = ".".join('"' + part.replace('"', '""') + '"' for part in relation.split("."))
+        quoted = ".".join(_identifier(part) for part in relation.split("."))
         options = "FORMAT parquet"
         if metadata:
-            dq = '"'
-            pairs = ", ".join(f"{_quote(k, dq)}: {_quote(v)}" for k, v in metadata.items())
+            pairs = ", ".join(f"{_identifier(k)}: {_quote(v)}" for k, v in metadata.items())
             options += f", KV_METADATA {{{pairs}}}"
         # COPY takes no bound parameters; identifiers, path and metadata are quoted.
         con.execute(f"COPY (SELECT * FROM {quoted}) TO {_quote(str(tmp))} ({options})")  # noqa: S608
@@ -100,11 +111,7 @@ class WorkArea:
 
     def layer_metadata(self, name: str, key: str) -> str | None:
         """A key-value metadata entry of layer `name` (None if absent or no such layer)."""
-        path = self.path(name)
-        if not path.exists():
-            return None
-        value = (pq.read_schema(path).metadata or {}).get(key.encode())
-        return value.decode() if value is not None else None
+        return file_metadata(self.path(name), key)
 
     def keep(self, name: str, as_name: str) -> None:
         """Keep layer `name` as `as_name` too (e.g. as the next run's base) without rewriting
@@ -125,7 +132,8 @@ class WorkArea:
             raise FileNotFoundError(
                 f"work layer {name!r} missing at {path}; materialize the upstream asset first"
             )
-        view = (as_name or name).replace('"', '""')
         # DuckDB cannot bind parameters in a view definition; the path is quoted as a literal.
-        literal = "'" + str(path).replace("'", "''") + "'"
-        con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM read_parquet({literal})')  # noqa: S608
+        con.execute(
+            f"CREATE OR REPLACE VIEW {_identifier(as_name or name)} AS "  # noqa: S608
+            f"SELECT * FROM read_parquet({_quote(str(path))})"
+        )

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from pipelines.extract import incremental
 from pipelines.extract.mapping import activity_mapping_sql, customer_mapping_sql
-from pipelines.workarea import WorkArea, connect
+from pipelines.workarea import WorkArea, connect, file_metadata
 from sources.connectors import MALFORMED_COLUMN, BatchStream, SourceReadError, open_location
 from sources.registry import Registry, SourceSpec, TableRead
 
@@ -135,7 +135,7 @@ def _write_raw(snapshot: Path, target: Path, malformed: bool) -> None:
     `raw/<table>.extract.json` carries it and the mapping adds it, so an unchanged table costs
     no rewrite of its millions of rows each night."""
     built_from = f"{(incremental.snapshot_meta(snapshot) or {}).get('version')}:{int(malformed)}"
-    if target.exists() and _raw_built_from(target) == built_from:
+    if file_metadata(target, "built_from") == built_from:
         return
     columns = pq.read_schema(snapshot).names
     exclude = incremental.ident(incremental.POSITION) + (
@@ -160,11 +160,6 @@ def _write_raw(snapshot: Path, target: Path, malformed: bool) -> None:
     finally:
         con.close()
     os.replace(tmp, target)
-
-
-def _raw_built_from(path: Path) -> str | None:
-    value = (pq.read_schema(path).metadata or {}).get(b"built_from")
-    return value.decode() if value else None
 
 
 def table_loaded_at(work: WorkArea, table: str) -> dt.datetime:
@@ -385,9 +380,8 @@ def build_mapped(
                     source, activity, activity_view, _source_columns(str(raw_activity))
                 )
                 activity_selects.append(select)
-                activity_inputs.update(
-                    f"{select}\0{raw_activity}\0{_raw_built_from(raw_activity)}\0".encode()
-                )
+                built_from = file_metadata(raw_activity, "built_from")
+                activity_inputs.update(f"{select}\0{raw_activity}\0{built_from}\0".encode())
     if not customer_selects:
         raise SourceReadError("no source was extracted; check the registry and the extract step")
     con.execute(

@@ -26,25 +26,17 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.cleanse.incremental import POSITION_COLUMNS
 from pipelines.golden.survivorship import SurvivorshipConfig, build_golden, load_config
 
 # What `build_golden_incrementally` changed in `provenance` since the base.
 PROVENANCE_DELTA = ("provenance_upserts", "provenance_removed")
-# Columns that say where and when a record was read, not what it says.
-POSITION_COLUMNS = ("source_row_number", "loaded_at")
 
 
 def rules_fingerprint(config: SurvivorshipConfig) -> str:
     digest = hashlib.sha256(repr(config).encode())
     digest.update(Path(__file__).with_name("survivorship.py").read_bytes())
     return digest.hexdigest()[:16]
-
-
-def _content_hash(con: duckdb.DuckDBPyConnection, relation: str) -> str:
-    columns = [
-        r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall() if r[0] not in POSITION_COLUMNS
-    ]
-    return "hash(" + ", ".join(f'"{c}"' for c in sorted(columns)) + ")"
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
@@ -77,12 +69,15 @@ def build_golden_incrementally(
     )
     if not same_order:
         return None
-    new_hash, base_hash = _content_hash(con, "staged"), _content_hash(con, "base_staged")
+    # What a record says: every column but where and when it was read.
+    content = "hash(" + ", ".join(
+        f'"{c}"' for c in sorted(staged_columns - set(POSITION_COLUMNS))
+    ) + ")"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE __g_changed AS
-        SELECT record_key FROM (SELECT record_key, {new_hash} AS h FROM staged) n
-        FULL JOIN (SELECT record_key, {base_hash} AS h FROM base_staged) o USING (record_key)
+        SELECT record_key FROM (SELECT record_key, {content} AS h FROM staged) n
+        FULL JOIN (SELECT record_key, {content} AS h FROM base_staged) o USING (record_key)
         WHERE n.h IS DISTINCT FROM o.h;
 
         -- Customers built again: those of a changed record, now or in the base, and those

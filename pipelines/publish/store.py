@@ -358,23 +358,37 @@ def _primary_key(table: str) -> list[str]:
 
 
 
+def _delete_then_insert(
+    con: duckdb.DuckDBPyConnection, target: str, column_list: str, deleted: list[str]
+) -> None:
+    """Delete the rows of `target` that match any of the `deleted` conditions, then insert
+    the rows of `__changed` (columns `column_list`)."""
+    con.execute("BEGIN TRANSACTION")
+    for condition in deleted:
+        con.execute(f"DELETE FROM {target} WHERE {condition}")  # noqa: S608
+    con.execute("COMMIT")
+    # Re-inserting a deleted key is its own transaction: the unique index sees the
+    # deletion committed.
+    con.execute(f"INSERT INTO {target} ({column_list}) SELECT {column_list} FROM __changed")  # noqa: S608
+
+
 def _apply_delta(con: duckdb.DuckDBPyConnection, load: TableLoad, column_list: str) -> None:
     """Delete the delta's removed keys, insert its upserts (the store held its base)."""
     assert load.delta is not None
     target = _quoted(load.table)
     on = " AND ".join(f'x."{c}" = {target}."{c}"' for c in _primary_key(load.table))
-    con.execute("BEGIN TRANSACTION")
     con.execute(
-        f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM read_parquet(?) x WHERE {on})",  # noqa: S608
+        "CREATE OR REPLACE TEMP TABLE __removed AS SELECT * FROM read_parquet(?)",
         [str(load.delta.removed)],
     )
-    con.execute("COMMIT")
-    # Re-inserting a deleted key is its own transaction: the unique index sees the
-    # deletion committed.
     con.execute(
-        f"INSERT INTO {target} ({column_list}) SELECT {column_list} FROM read_parquet(?)",  # noqa: S608
+        "CREATE OR REPLACE TEMP TABLE __changed AS SELECT * FROM read_parquet(?)",
         [str(load.delta.upserts)],
     )
+    _delete_then_insert(
+        con, target, column_list, [f"EXISTS (SELECT 1 FROM __removed x WHERE {on})"]  # noqa: S608
+    )
+    con.execute("DROP TABLE __removed")
     log.info("patch %s: delta applied", load.table)
 
 
@@ -433,13 +447,15 @@ def _patch_duckdb(
             con.execute(f"DELETE FROM {target}")  # noqa: S608
             con.execute(f"INSERT INTO {target} ({column_list}) SELECT * FROM __new")  # noqa: S608
             continue
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM __changed x WHERE {on})")  # noqa: S608
-        con.execute(f"DELETE FROM {target} WHERE NOT EXISTS (SELECT 1 FROM __new x WHERE {on})")  # noqa: S608
-        con.execute("COMMIT")
-        # Re-inserting a deleted key is its own transaction: the unique index sees the
-        # deletion committed.
-        con.execute(f"INSERT INTO {target} ({column_list}) SELECT * FROM __changed")  # noqa: S608
+        _delete_then_insert(
+            con,
+            target,
+            column_list,
+            [
+                f"EXISTS (SELECT 1 FROM __changed x WHERE {on})",  # noqa: S608
+                f"NOT EXISTS (SELECT 1 FROM __new x WHERE {on})",  # noqa: S608
+            ],
+        )
     con.execute("DROP TABLE IF EXISTS __new")
     con.execute("DROP TABLE IF EXISTS __changed")
     return True
