@@ -1,7 +1,7 @@
 """The cleansing stage: `mapped` -> `staged` + `quarantine` (contracts in docs/architecture.md).
 
 Set-based DuckDB SQL throughout; the library-backed standardisers (phonenumbers,
-email-validator, nameparser, unidecode) run as Arrow UDFs on distinct values only.
+email-validator, nameparser, unidecode) run on distinct values only (`udfs.LookupRunner`).
 Every mapped row ends in exactly one place by construction: one `_cl_final` row per mapped
 row carries its list of quarantine reasons, an empty list means staged, a non-empty one
 becomes that many quarantine rows. A count check proves it before the tables are replaced.
@@ -17,7 +17,12 @@ import duckdb
 from pipelines.cleanse import stages
 from pipelines.cleanse.rules import REASON_CODES
 from pipelines.cleanse.sql import install_macros
-from pipelines.cleanse.udfs import log_udf_errors, register_udfs
+from pipelines.cleanse.udfs import (
+    PARALLEL_MIN_VALUES,
+    LookupRunner,
+    log_udf_errors,
+    register_udfs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +91,13 @@ def cleanse(
     "udf_errors"}. The output tables are replaced only if the reconciliation check passes.
     """
     _check_input(con, mapped)
-    errors = register_udfs(con, today or date.today())
+    today = today or date.today()
+    errors = register_udfs(con, today)
     install_macros(con)
+    rows = con.execute(f"SELECT count(*) FROM {stages.INPUT_VIEW}").fetchall()[0][0]  # noqa: S608
+    lookups = LookupRunner(con, today, errors, parallel=rows >= PARALLEL_MIN_VALUES)
     try:
-        for statement in (
+        for step in (
             stages.load_input(),
             stages.hygiene(),
             stages.text_checks(),
@@ -99,7 +107,10 @@ def cleanse(
             stages.standardised(),
             stages.final(),
         ):
-            con.execute(statement)
+            if isinstance(step, stages.Lookup):
+                lookups.run(step)
+            else:
+                con.execute(step)
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(stages.staged())
@@ -115,6 +126,7 @@ def cleanse(
             ).fetchall()
         )
     finally:
+        lookups.close()
         _drop_temporaries(con)
     counts.update({code: by_reason.get(code, 0) for code in REASON_CODES})
     counts["udf_errors"] = sum(errors.values())

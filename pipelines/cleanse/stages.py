@@ -2,10 +2,13 @@
 
 Only module constants are interpolated into these statements (field names, patterns,
 message templates); data never is. Each step materialises a temp table so that the Python
-UDFs behind a column run once, not once per reference.
+UDFs behind a column run once, not once per reference. The UDF lookups are run by
+`udfs.LookupRunner` (on distinct values, on both cores when there are many).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pipelines.cleanse import rules
 from pipelines.cleanse.rules import DISPLAY_FIELDS, NAME_FIELDS, TEXT_FIELDS, flag
@@ -110,19 +113,30 @@ SELECT _rid, source_record_id, birth_date_format,
 FROM _cl_h"""  # noqa: S608 - constants only
 
 
-def _lookup(name: str, udf: str, keys: list[str], source: str, where: str) -> str:
-    """Call a UDF once per distinct key combination; the result joins back on the keys.
+@dataclass(frozen=True)
+class Lookup:
+    """A UDF called once per distinct key combination; the result (`v`) joins back on the
+    keys. A key is a column name, or "expression AS name"."""
 
-    A key is a column name, or "expression AS name".
-    """
-    names = ", ".join(k.rsplit(" AS ", 1)[-1] for k in keys)
-    return f"""
-CREATE OR REPLACE TEMP TABLE {name} AS
-SELECT {names}, {udf}({names}) AS v
-FROM (SELECT DISTINCT {", ".join(keys)} FROM {source} WHERE {where})"""  # noqa: S608
+    table: str
+    udf: str
+    keys: tuple[str, ...]
+    source: str
+    where: str
+
+    @property
+    def names(self) -> list[str]:
+        return [k.rsplit(" AS ", 1)[-1] for k in self.keys]
+
+    def distinct_sql(self) -> str:
+        return f"SELECT DISTINCT {', '.join(self.keys)} FROM {self.source} WHERE {self.where}"  # noqa: S608
 
 
-def first_lookups() -> list[str]:
+def _lookup(name: str, udf: str, keys: list[str], source: str, where: str) -> Lookup:
+    return Lookup(name, udf, tuple(keys), source, where)
+
+
+def first_lookups() -> list[Lookup]:
     return [
         _lookup("_cl_lk_country", "_cl_country", ["country"], "_cl_t", "country IS NOT NULL"),
         _lookup("_cl_lk_party", "_cl_party", ["party_type"], "_cl_t", "party_type IS NOT NULL"),
@@ -183,7 +197,7 @@ JOIN _cl_phone_regions pr
                         THEN t.country_iso ELSE 'ES' END"""  # noqa: S608 - constants only
 
 
-def second_lookups() -> list[str]:
+def second_lookups() -> list[Lookup]:
     return [
         _lookup("_cl_lk_email", "_cl_email_slow", ["email"], "_cl_p",
                 "email IS NOT NULL AND email_fast IS NULL"),

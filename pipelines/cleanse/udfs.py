@@ -1,22 +1,29 @@
-"""Library-backed standardisers registered in DuckDB as vectorised (Arrow) Python UDFs.
+"""Library-backed standardisers, applied to Arrow arrays of distinct values.
 
-DuckDB hands each UDF a batch of up to 2048 values as Arrow arrays; `cleanse.py` calls them
-on DISTINCT values (or, inside CASE, only on the rows that need them), never row by row
-through pandas.
+Two ways in: registered in DuckDB as vectorised (Arrow) UDFs, which the macros call inside
+CASE on only the rows that need them; and `LookupRunner`, which applies them to a lookup's
+DISTINCT values outside DuckDB. The libraries are pure Python and hold the GIL, so a lookup
+with many values runs half in a helper process and half here at once: both cores instead of
+one (the phone lookup at 1M records: ~600k distinct numbers, 6.6 s on one core).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from pipelines.cleanse import standardise as std
+from pipelines.cleanse.stages import Lookup
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +109,100 @@ def register_udfs(con: duckdb.DuckDBPyConnection, today: date) -> Counter:
             null_handling="special",
         )
     return errors
+
+
+def _spec(name: str, today: date) -> tuple[str, Callable[..., Any], int, pa.DataType, Any]:
+    return next(spec for spec in _udf_specs(today) if spec[0] == name)
+
+
+def apply_udf(name: str, today: date, columns: list[Any], errors: Counter) -> pa.Array:
+    """The `_cl_*` function `name` over Arrow columns, as the UDF computes it in DuckDB."""
+    _name, fn, arity, out_type, fallback = _spec(name, today)
+    return _arrow_udf(name, fn, arity, out_type, fallback, errors)(*columns)
+
+
+# Below this many distinct values a lookup runs here alone: the helper's start (~1 s of
+# imports) would cost more than half the work saves.
+PARALLEL_MIN_VALUES = 20_000
+
+
+class _Helper:
+    """The helper process (`pipelines.cleanse.helper`): one request at a time."""
+
+    def __init__(self) -> None:
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cleanse.helper"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+
+    def send(self, name: str, today: date, rows: pa.Table) -> None:
+        request = rows.replace_schema_metadata({"udf": name, "today": today.isoformat()})
+        with pa.ipc.new_stream(self.process.stdin, request.schema) as writer:
+            writer.write_table(request)
+        self.process.stdin.flush()  # type: ignore[union-attr]
+
+    def receive(self) -> tuple[pa.ChunkedArray, int]:
+        try:
+            reply = pa.ipc.open_stream(self.process.stdout).read_all()
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise RuntimeError(
+                f"cleanse: the lookup helper process failed (exit code {self.process.poll()}); "
+                "its error is on stderr above. Rerun the sync; if it fails again, report it"
+            ) from exc
+        return reply.column("v"), int((reply.schema.metadata or {})[b"errors"])
+
+    def close(self) -> None:
+        self.process.stdin.close()  # type: ignore[union-attr]
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class LookupRunner:
+    """Creates each lookup table (`stages.Lookup`): distinct keys, the function applied to
+    them, one row per key combination. With `parallel`, a lookup of many values is split in
+    two halves computed at once, one by a helper process (`close` stops it)."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, today: date, errors: Counter, *, parallel: bool
+    ) -> None:
+        self.con = con
+        self.today = today
+        self.errors = errors
+        # Started now, so that its imports overlap the SQL before the first lookup.
+        self._helper = _Helper() if parallel and (os.cpu_count() or 1) > 1 else None
+
+    def run(self, lookup: Lookup) -> None:
+        rows = self.con.sql(lookup.distinct_sql()).to_arrow_table()
+        rows_here = rows
+        shared = self._helper is not None and rows.num_rows >= PARALLEL_MIN_VALUES
+        if shared:
+            half = rows.num_rows // 2
+            self._helper.send(lookup.udf, self.today, rows[half:])  # type: ignore[union-attr]
+            rows_here = rows[:half]
+        values = [apply_udf(lookup.udf, self.today, rows_here.columns, self.errors)]
+        if shared:
+            helper_values, helper_errors = self._helper.receive()  # type: ignore[union-attr]
+            values.extend(helper_values.chunks)
+            self.errors[lookup.udf] += helper_errors
+        self.con.register("_cl_lookup_rows", rows.append_column("v", pa.chunked_array(values)))
+        # The table name is one of stages.py's constants.
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {lookup.table} AS SELECT * FROM _cl_lookup_rows"  # noqa: S608
+        )
+        self.con.unregister("_cl_lookup_rows")
+
+    def close(self) -> None:
+        if self._helper is not None:
+            self._helper.close()
+            self._helper = None
 
 
 def log_udf_errors(errors: Counter) -> None:

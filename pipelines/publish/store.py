@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,8 @@ from pipelines.settings import PROJECT_ROOT
 from pipelines.workarea import duckdb_config
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
+# Tables loaded at once into a fresh store file (see `_load_duckdb`).
+STORE_LOAD_LANES = 2
 log = logging.getLogger(__name__)
 
 
@@ -259,25 +262,50 @@ def _carry_over(con: duckdb.DuckDBPyConnection, store: Path, replaced: set[str])
         con.execute("DETACH previous_store")
 
 
-def _load_duckdb(
-    con: duckdb.DuckDBPyConnection, loads: list[TableLoad], previous: Path | None = None
-) -> bool:
-    con.execute("BEGIN TRANSACTION")
-    if previous is not None:
-        _carry_over(con, previous, {load.table for load in loads if load.mode == "replace"})
-    for load in loads:
+def _insert_file(con: duckdb.DuckDBPyConnection, load: TableLoad, replace: bool) -> None:
+    """Load one table's file in its own transaction; `con` is a cursor of its own, closed
+    here (which rolls back a transaction an error left open)."""
+    try:
         columns = _columns(con, load.table)
         if not columns:
             raise RuntimeError(f"store table {load.table} missing: migrations were not applied")
-        if load.mode == "replace" and previous is None:
-            con.execute(f"DELETE FROM {_quoted(load.table)}")  # noqa: S608
         column_list = ", ".join(f'"{c}"' for c in columns)
+        con.execute("BEGIN TRANSACTION")
+        if replace:
+            con.execute(f"DELETE FROM {_quoted(load.table)}")  # noqa: S608
         con.execute(
             f"INSERT INTO {_quoted(load.table)} ({column_list}) "  # noqa: S608
             f"SELECT {column_list} FROM read_parquet(?)",
             [str(load.path)],
         )
-    con.execute("COMMIT")
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def _load_duckdb(
+    con: duckdb.DuckDBPyConnection, loads: list[TableLoad], previous: Path | None = None
+) -> bool:
+    """Fill a freshly migrated file: carry over what this run does not replace, then load
+    every table's file.
+
+    The file is private until the swap, so each table commits on its own and two load at
+    once: maintaining a table's primary-key index runs on one core (2 x 4.3M-row tables:
+    14.6 s one after the other, 10.3 s two at a time on 2 cores)."""
+    if previous is not None:
+        con.execute("BEGIN TRANSACTION")
+        _carry_over(con, previous, {load.table for load in loads if load.mode == "replace"})
+        con.execute("COMMIT")
+    replace = previous is None
+    # Largest first, so that the two lanes finish together.
+    ordered = sorted(loads, key=lambda load: load.path.stat().st_size, reverse=True)
+    with ThreadPoolExecutor(max_workers=STORE_LOAD_LANES) as pool:
+        futures = [
+            pool.submit(_insert_file, con.cursor(), load, replace and load.mode == "replace")
+            for load in ordered
+        ]
+        for future in futures:
+            future.result()
     return True
 
 

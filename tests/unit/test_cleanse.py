@@ -393,3 +393,52 @@ def test_every_mapped_row_is_staged_or_quarantined(rows: list[dict]) -> None:
     assert len(quarantined) == counts["quarantined_records"]
     assert len(staged_keys) == counts["staged"]
     assert_reconciles(con)
+
+
+def test_lookups_shared_with_the_helper_process_give_the_same_result(monkeypatch) -> None:
+    """Above PARALLEL_MIN_VALUES half of each lookup's values go to the helper process: the
+    staged and quarantined rows are those of the single-process run."""
+    import pipelines.cleanse.cleanse as cleanse_module
+    import pipelines.cleanse.udfs as udfs_module
+
+    records = [
+        record(row=i, key=str(i), given_name=f"Dr. Ana{i % 7}", family_name="García",
+               full_name=None if i % 3 else f"Luis{i} Pérez Gómez",
+               company_name="Acme s.l." if i % 5 == 0 else None,
+               email=f"a{i}@EXAMPLE.com" if i % 2 else f"bad{i}@", phone=f"+34 6{i:08d}",
+               postcode=f"{28000 + i}", country="España" if i % 4 else "France",
+               birth_date="31/12/1980" if i % 6 else "1999-02-30", tax_id=f"{i:08d}Z")
+        for i in range(1, 120)
+    ]
+    alone_con, alone = run(records)
+    monkeypatch.setattr(cleanse_module, "PARALLEL_MIN_VALUES", 10)
+    monkeypatch.setattr(udfs_module, "PARALLEL_MIN_VALUES", 10)
+    shared_con, shared = run(records)
+    assert shared == alone
+    assert staged_rows(shared_con) == staged_rows(alone_con)
+    assert quarantine_rows(shared_con) == quarantine_rows(alone_con)
+    assert len(staged_rows(shared_con)) > 100
+
+
+def test_the_lookup_helper_answers_requests_in_turn() -> None:
+    """Requests and replies are Arrow IPC streams on the helper's pipes, one after another."""
+    from collections import Counter
+
+    from pipelines.cleanse.udfs import _Helper, apply_udf
+
+    helper = _Helper()
+    try:
+        phones = pa.table({"number": ["+34600000001", "612", None], "region": ["", "ES", "ES"]})
+        countries = pa.table({"country": ["España", "Atlantis"]})
+        helper.send("_cl_phone", TODAY, phones)
+        phone_values, phone_errors = helper.receive()
+        helper.send("_cl_country", TODAY, countries)
+        country_values, _ = helper.receive()
+    finally:
+        helper.close()
+    assert helper.process.returncode == 0
+    here = apply_udf("_cl_phone", TODAY, phones.columns, Counter())
+    assert phone_values.combine_chunks().equals(here)
+    assert phone_values.to_pylist()[0] == {"e164": "+34600000001", "status": None}
+    assert phone_errors == 0
+    assert country_values.to_pylist() == ["ES", None]
