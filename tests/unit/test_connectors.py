@@ -126,6 +126,9 @@ def test_streams_are_batched_and_bounded(tmp_path: Path, monkeypatch: pytest.Mon
     )
     batches = list(stream.batches)
     assert [b.num_rows for b in batches] == [1000, 1000, 500]
+    # Every row once, in order, across the batches.
+    ids = [row["id"] for batch in batches for row in batch.to_pylist()]
+    assert ids == [str(i) for i in range(2500)]
     assert batches[0].to_pylist()[1] == {"id": "1", "amount": "0.5", "at": "2026-01-01",
                                          "blob_col": None}
     assert all(f.type == pa.string() for f in batches[0].schema)
