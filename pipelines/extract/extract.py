@@ -21,11 +21,14 @@ source is fixed and the sync re-run.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -110,12 +113,27 @@ def _open(read: TableRead, since: str | None) -> BatchStream:
     )
 
 
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Reading a source allocates millions of row tuples and strings, none of them in a
+    reference cycle; each few thousand allocations would start a cyclic collection that walks
+    the whole heap, and in a Dagster step process (Dagster, Splink, the definitions) that cost
+    a quarter of the extraction at 1M records (40 s -> 30 s without it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _write_stream(stream: BatchStream, target: Path) -> int:
     """Write the stream batch by batch (bounded memory), numbering rows in read order."""
     schema = stream.schema.append(pa.field(incremental.POSITION, pa.int64()))
     target.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
-    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+    with _without_cyclic_gc(), pq.ParquetWriter(target, schema, compression="zstd") as writer:
         for batch in stream.batches:
             if not batch.num_rows:
                 continue

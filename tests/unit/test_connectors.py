@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -160,3 +161,26 @@ def test_bad_json_line_names_file_and_line(tmp_path: Path) -> None:
     path.write_text('{"id": 1}\n{"id": \n')
     with pytest.raises(SourceReadError, match=r"t.jsonl line 2 is not valid JSON"):
         read_location(source="s", kind="json", path=str(path))
+
+
+def test_the_cyclic_gc_is_off_only_while_a_source_is_read(tmp_path: Path) -> None:
+    """Extraction turns the cyclic GC off while it streams a table (see `_without_cyclic_gc`)
+    and on again afterwards, also when the read fails half-way."""
+    import gc
+
+    from pipelines.extract.extract import _write_stream
+    from sources.connectors import BatchStream
+
+    seen = []
+
+    def failing() -> Iterator[pa.RecordBatch]:
+        seen.append(gc.isenabled())
+        yield pa.record_batch({"id": ["1"]})
+        raise SourceReadError("source 's': connection lost")
+
+    assert gc.isenabled()
+    stream = BatchStream(names=["id"], batches=failing())
+    with pytest.raises(SourceReadError, match="connection lost"):
+        _write_stream(stream, tmp_path / "t.parquet")
+    assert seen == [False]
+    assert gc.isenabled()
