@@ -187,14 +187,14 @@ SELECT
     party = 'person' AND given_name IS NULL AND family_name IS NULL AND full_name IS NOT NULL
         AND NOT full_name__und AS need_split,
     coalesce(country_iso, 'ES') AS name_country,
-    _cl_phone_key(_cl_compact_phone(phone), pr_region, pr_code, pr_idd_00, pr_no_prefix,
-                  pr_shortest, pr_longest) AS phone_key,
+    _cl_phone_key(_cl_compact_phone(phone), pr.pr_region, pr.pr_code, pr.pr_idd_00,
+                  pr.pr_no_prefix, pr.pr_shortest, pr.pr_longest) AS phone_key,
     {_csv(passthrough)}
 FROM typed t
--- phonenumbers' region: the record's country when it knows it, else the default ES.
-JOIN _cl_phone_regions pr
-    ON pr.pr_region = CASE WHEN t.country_iso IN (SELECT pr_region FROM _cl_phone_regions)
-                        THEN t.country_iso ELSE 'ES' END"""  # noqa: S608 - constants only
+-- phonenumbers' region: the record's country when it knows it, else the default ES. Two
+-- equi-joins: an IN (subquery) inside the join condition ran 3.5x slower at 1M records.
+LEFT JOIN _cl_phone_regions known ON known.pr_region = t.country_iso
+JOIN _cl_phone_regions pr ON pr.pr_region = coalesce(known.pr_region, 'ES')"""  # noqa: S608
 
 
 def second_lookups() -> list[Lookup]:
