@@ -297,8 +297,10 @@ def _load_duckdb(
         _carry_over(con, previous, {load.table for load in loads if load.mode == "replace"})
         con.execute("COMMIT")
     replace = previous is None
-    # Largest first, so that the two lanes finish together.
-    ordered = sorted(loads, key=lambda load: load.path.stat().st_size, reverse=True)
+    # Most rows first (the index work follows rows, not bytes), so the lanes end together.
+    ordered = sorted(
+        loads, key=lambda load: pq.ParquetFile(load.path).metadata.num_rows, reverse=True
+    )
     with ThreadPoolExecutor(max_workers=STORE_LOAD_LANES) as pool:
         futures = [
             pool.submit(_insert_file, con.cursor(), load, replace and load.mode == "replace")
