@@ -191,7 +191,8 @@ class LookupRunner:
         if shared:
             helper_values, helper_errors = self._helper.receive()  # type: ignore[union-attr]
             values.extend(helper_values.chunks)
-            self.errors[lookup.udf] += helper_errors
+            if helper_errors:
+                self.errors[lookup.udf] += helper_errors
         self.con.register("_cl_lookup_rows", rows.append_column("v", pa.chunked_array(values)))
         # The table name is one of stages.py's constants.
         self.con.execute(
