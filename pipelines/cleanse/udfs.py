@@ -147,17 +147,14 @@ class _Helper:
         self.process.stdin.flush()  # type: ignore[union-attr]
 
     def receive(self) -> tuple[pa.ChunkedArray, int]:
-        try:
-            reply = pa.ipc.open_stream(self.process.stdout).read_all()
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise RuntimeError(
-                f"cleanse: the lookup helper process failed (exit code {self.process.poll()}); "
-                "its error is on stderr above. Rerun the sync; if it fails again, report it"
-            ) from exc
+        reply = pa.ipc.open_stream(self.process.stdout).read_all()
         return reply.column("v"), int((reply.schema.metadata or {})[b"errors"])
 
     def close(self) -> None:
-        self.process.stdin.close()  # type: ignore[union-attr]
+        try:
+            self.process.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            pass  # the helper is gone already
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -185,20 +182,42 @@ class LookupRunner:
         shared = self._helper is not None and rows.num_rows >= PARALLEL_MIN_VALUES
         if shared:
             half = rows.num_rows // 2
-            self._helper.send(lookup.udf, self.today, rows[half:])  # type: ignore[union-attr]
-            rows_here = rows[:half]
+            try:
+                self._helper.send(lookup.udf, self.today, rows[half:])  # type: ignore[union-attr]
+                rows_here = rows[:half]
+            except OSError:
+                self._lost_helper()
+                shared = False
         values = [apply_udf(lookup.udf, self.today, rows_here.columns, self.errors)]
         if shared:
-            helper_values, helper_errors = self._helper.receive()  # type: ignore[union-attr]
-            values.extend(helper_values.chunks)
-            if helper_errors:
-                self.errors[lookup.udf] += helper_errors
+            values.extend(self._helper_half(lookup, rows[rows_here.num_rows:]))
         self.con.register("_cl_lookup_rows", rows.append_column("v", pa.chunked_array(values)))
         # The table name is one of stages.py's constants.
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {lookup.table} AS SELECT * FROM _cl_lookup_rows"  # noqa: S608
         )
         self.con.unregister("_cl_lookup_rows")
+
+    def _helper_half(self, lookup: Lookup, rows: pa.Table) -> list[pa.Array]:
+        """The helper's answer for `rows`; computed here instead if the helper failed."""
+        try:
+            values, errors = self._helper.receive()  # type: ignore[union-attr]
+        except (pa.ArrowInvalid, OSError, KeyError, ValueError):
+            self._lost_helper()
+            return [apply_udf(lookup.udf, self.today, rows.columns, self.errors)]
+        if errors:
+            self.errors[lookup.udf] += errors
+        return list(values.chunks)
+
+    def _lost_helper(self) -> None:
+        # Only a speed-up: the run goes on in this process alone.
+        exit_code = self._helper.process.poll() if self._helper else None
+        log.warning(
+            "cleanse: the lookup helper process failed (exit code %s; its error is on stderr "
+            "above); the remaining lookups run in this process alone, more slowly",
+            exit_code,
+        )
+        self.close()
 
     def close(self) -> None:
         if self._helper is not None:

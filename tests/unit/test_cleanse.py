@@ -444,3 +444,30 @@ def test_the_lookup_helper_answers_requests_in_turn() -> None:
     assert phone_values.to_pylist()[0] == {"e164": "+34600000001", "status": None}
     assert phone_errors == 0
     assert country_values.to_pylist() == ["ES", None]
+
+
+def test_a_failed_helper_process_only_slows_the_lookups_down(monkeypatch, caplog) -> None:
+    """The helper is a speed-up: if it dies, its half and the later lookups are computed in
+    the stage's own process, with a warning, and the result is the same."""
+    import pipelines.cleanse.cleanse as cleanse_module
+    import pipelines.cleanse.udfs as udfs_module
+
+    records = [record(row=i, key=str(i), given_name=f"Ana{i}", family_name="Gil",
+                      phone=f"+34 6{i:08d}", email=f"a{i}@example.com") for i in range(1, 60)]
+    alone_con, alone = run(records)
+    real_helper = udfs_module._Helper
+
+    class DeadHelper(real_helper):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            self.process.kill()
+            self.process.wait()
+
+    monkeypatch.setattr(udfs_module, "_Helper", DeadHelper)
+    monkeypatch.setattr(cleanse_module, "PARALLEL_MIN_VALUES", 10)
+    monkeypatch.setattr(udfs_module, "PARALLEL_MIN_VALUES", 10)
+    with caplog.at_level("WARNING", logger="pipelines.cleanse.udfs"):
+        shared_con, shared = run(records)
+    assert "lookup helper process failed" in caplog.text
+    assert shared == alone
+    assert staged_rows(shared_con) == staged_rows(alone_con)
