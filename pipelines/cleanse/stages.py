@@ -115,18 +115,15 @@ FROM _cl_h"""  # noqa: S608 - constants only
 
 @dataclass(frozen=True)
 class Lookup:
-    """A UDF called once per distinct key combination; the result (`v`) joins back on the
-    keys. A key is a column name, or "expression AS name"."""
+    """A UDF called once per distinct key combination; the table `table` holds the keys and
+    the result `v`, joined back on the keys. A key is a column name, or "expression AS
+    name" (the lookup table's column is then `name`)."""
 
     table: str
     udf: str
     keys: tuple[str, ...]
     source: str
     where: str
-
-    @property
-    def names(self) -> list[str]:
-        return [k.rsplit(" AS ", 1)[-1] for k in self.keys]
 
     def distinct_sql(self) -> str:
         return f"SELECT DISTINCT {', '.join(self.keys)} FROM {self.source} WHERE {self.where}"  # noqa: S608
