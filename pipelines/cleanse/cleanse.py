@@ -17,12 +17,7 @@ import duckdb
 from pipelines.cleanse import stages
 from pipelines.cleanse.rules import REASON_CODES
 from pipelines.cleanse.sql import install_macros
-from pipelines.cleanse.udfs import (
-    PARALLEL_MIN_VALUES,
-    LookupRunner,
-    log_udf_errors,
-    register_udfs,
-)
+from pipelines.cleanse.udfs import LookupRunner, log_udf_errors, register_udfs
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +90,7 @@ def cleanse(
     errors = register_udfs(con, today)
     install_macros(con)
     rows = con.execute(f"SELECT count(*) FROM {stages.INPUT_VIEW}").fetchall()[0][0]  # noqa: S608
-    lookups = LookupRunner(con, today, errors, parallel=rows >= PARALLEL_MIN_VALUES)
+    lookups = LookupRunner(con, today, errors, input_rows=rows)
     try:
         for step in (
             stages.load_input(),

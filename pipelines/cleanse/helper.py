@@ -12,13 +12,14 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from datetime import date
+from typing import BinaryIO
 
 import pyarrow as pa
 
 from pipelines.cleanse.udfs import apply_udf
 
 
-def serve(requests: pa.NativeFile | object, replies: object) -> None:
+def serve(requests: BinaryIO, replies: BinaryIO) -> None:
     """Answer requests until the input ends."""
     while True:
         try:
@@ -33,7 +34,7 @@ def serve(requests: pa.NativeFile | object, replies: object) -> None:
         reply = pa.table({"v": values}).replace_schema_metadata({"errors": str(errors[name])})
         with pa.ipc.new_stream(replies, reply.schema) as writer:
             writer.write_table(reply)
-        replies.flush()  # type: ignore[attr-defined]
+        replies.flush()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Two ways in: registered in DuckDB as vectorised (Arrow) UDFs, which the macros c
 CASE on only the rows that need them; and `LookupRunner`, which applies them to a lookup's
 DISTINCT values outside DuckDB. The libraries are pure Python and hold the GIL, so a lookup
 with many values runs half in a helper process and half here at once: both cores instead of
-one (the phone lookup at 1M records: ~600k distinct numbers, 6.6 s on one core).
+one (the phone lookup of the 1M-record demo took 6.6 s on one core).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def apply_udf(name: str, today: date, columns: list[Any], errors: Counter) -> pa
     return _arrow_udf(name, fn, arity, out_type, fallback, errors)(*columns)
 
 
-# Below this many distinct values a lookup runs here alone: the helper's start (~1 s of
+# Below this many distinct values a lookup runs here alone: the helper's start (1.1 s of
 # imports) would cost more than half the work saves.
 PARALLEL_MIN_VALUES = 20_000
 
@@ -164,17 +164,19 @@ class _Helper:
 
 class LookupRunner:
     """Creates each lookup table (`stages.Lookup`): distinct keys, the function applied to
-    them, one row per key combination. With `parallel`, a lookup of many values is split in
-    two halves computed at once, one by a helper process (`close` stops it)."""
+    them, one row per key combination. A lookup of many values is split in two halves
+    computed at once, one by a helper process (`close` stops it)."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, today: date, errors: Counter, *, parallel: bool
+        self, con: duckdb.DuckDBPyConnection, today: date, errors: Counter, *, input_rows: int
     ) -> None:
         self.con = con
         self.today = today
         self.errors = errors
-        # Started now, so that its imports overlap the SQL before the first lookup.
-        self._helper = _Helper() if parallel and (os.cpu_count() or 1) > 1 else None
+        # Started now, so that its imports overlap the SQL before the first lookup; not at
+        # all when no lookup can reach PARALLEL_MIN_VALUES (it has at most `input_rows`).
+        wanted = input_rows >= PARALLEL_MIN_VALUES and (os.cpu_count() or 1) > 1
+        self._helper = _Helper() if wanted else None
 
     def run(self, lookup: Lookup) -> None:
         rows = self.con.sql(lookup.distinct_sql()).to_arrow_table()

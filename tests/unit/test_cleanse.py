@@ -398,7 +398,6 @@ def test_every_mapped_row_is_staged_or_quarantined(rows: list[dict]) -> None:
 def test_lookups_shared_with_the_helper_process_give_the_same_result(monkeypatch, caplog) -> None:
     """Above PARALLEL_MIN_VALUES half of each lookup's values go to the helper process: the
     staged and quarantined rows are those of the single-process run."""
-    import pipelines.cleanse.cleanse as cleanse_module
     import pipelines.cleanse.udfs as udfs_module
 
     records = [
@@ -411,7 +410,6 @@ def test_lookups_shared_with_the_helper_process_give_the_same_result(monkeypatch
         for i in range(1, 120)
     ]
     alone_con, alone = run(records)
-    monkeypatch.setattr(cleanse_module, "PARALLEL_MIN_VALUES", 10)
     monkeypatch.setattr(udfs_module, "PARALLEL_MIN_VALUES", 10)
     with caplog.at_level("WARNING", logger="pipelines.cleanse.udfs"):
         shared_con, shared = run(records)
@@ -449,7 +447,6 @@ def test_the_lookup_helper_answers_requests_in_turn() -> None:
 def test_a_failed_helper_process_only_slows_the_lookups_down(monkeypatch, caplog) -> None:
     """The helper is a speed-up: if it dies, its half and the later lookups are computed in
     the stage's own process, with a warning, and the result is the same."""
-    import pipelines.cleanse.cleanse as cleanse_module
     import pipelines.cleanse.udfs as udfs_module
 
     records = [record(row=i, key=str(i), given_name=f"Ana{i}", family_name="Gil",
@@ -464,7 +461,6 @@ def test_a_failed_helper_process_only_slows_the_lookups_down(monkeypatch, caplog
             self.process.wait()
 
     monkeypatch.setattr(udfs_module, "_Helper", DeadHelper)
-    monkeypatch.setattr(cleanse_module, "PARALLEL_MIN_VALUES", 10)
     monkeypatch.setattr(udfs_module, "PARALLEL_MIN_VALUES", 10)
     with caplog.at_level("WARNING", logger="pipelines.cleanse.udfs"):
         shared_con, shared = run(records)
