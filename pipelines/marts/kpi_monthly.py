@@ -25,24 +25,37 @@ def build_kpi_monthly(
         CREATE OR REPLACE TABLE {target} AS
         WITH act AS (
             SELECT customer_id, activity_type, amount, cost, status, satisfaction,
-                   CAST(date_trunc('month', occurred_at) AS DATE) AS month
-            FROM resolved_activity WHERE occurred_at IS NOT NULL
+                   CAST(date_trunc('month', occurred_at) AS DATE) AS month,
+                   activity_type = 'order' AND coalesce(status, 'completed') = 'completed'
+                       AS sold
+            FROM resolved_activity
+            WHERE occurred_at IS NOT NULL AND customer_id IS NOT NULL
         ),
-        first_seen AS (SELECT customer_id, min(month) AS first_month FROM act GROUP BY 1),
-        business AS (
-            SELECT a.month,
-                   count(DISTINCT a.customer_id) AS active_customers,
-                   count(DISTINCT a.customer_id) FILTER (WHERE f.first_month = a.month)
-                       AS new_customers,
+        -- One row per customer and month first: the month's figures are then plain sums
+        -- (two count(DISTINCT) over every activity row cost 2.4 s at a million records).
+        customer_month AS (
+            SELECT month, customer_id,
                    count(*) FILTER (WHERE sold) AS orders,
-                   coalesce(sum(a.amount) FILTER (WHERE sold), 0) AS revenue,
-                   coalesce(sum(a.amount - coalesce(a.cost, 0)) FILTER (WHERE sold), 0) AS margin,
-                   avg(CAST(a.satisfaction AS DECIMAL(6, 2)))
-                       FILTER (WHERE a.activity_type = 'ticket') AS avg_satisfaction
-            FROM (SELECT *, activity_type = 'order'
-                            AND coalesce(status, 'completed') = 'completed' AS sold FROM act) a
-            JOIN first_seen f USING (customer_id)
-            GROUP BY a.month
+                   sum(amount) FILTER (WHERE sold) AS revenue,
+                   sum(amount - coalesce(cost, 0)) FILTER (WHERE sold) AS margin,
+                   sum(CAST(satisfaction AS DECIMAL(6, 2)))
+                       FILTER (WHERE activity_type = 'ticket') AS satisfaction_sum,
+                   count(satisfaction) FILTER (WHERE activity_type = 'ticket')
+                       AS satisfaction_count
+            FROM act GROUP BY month, customer_id
+        ),
+        business AS (
+            SELECT month,
+                   count(*) AS active_customers,
+                   count(*) FILTER (WHERE month = first_month) AS new_customers,
+                   sum(orders) AS orders,
+                   coalesce(sum(revenue), 0) AS revenue,
+                   coalesce(sum(margin), 0) AS margin,
+                   sum(satisfaction_sum) / nullif(sum(satisfaction_count), 0)
+                       AS avg_satisfaction
+            FROM (SELECT *, min(month) OVER (PARTITION BY customer_id) AS first_month
+                  FROM customer_month)
+            GROUP BY month
         ),
         runs AS (
             SELECT r.run_id, r.published_at, r.duplicate_rate,
