@@ -8,9 +8,12 @@ files into the store.
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import sqlalchemy as sa
 from duckdb_engine import Dialect as DuckDBDialect
 
 import models
@@ -18,7 +21,14 @@ from pipelines.golden.history import build_history
 from pipelines.golden.incremental import PROVENANCE_DELTA
 from pipelines.marts.customer_360 import ACTIVITY_DELTA
 from pipelines.marts.kpi_monthly import build_kpi_monthly
-from pipelines.publish.store import TableDelta, TableLoad, read_tables
+from pipelines.publish.store import (
+    TableDelta,
+    TableLoad,
+    duckdb_path,
+    is_duckdb,
+    read_tables,
+    table_columns,
+)
 from pipelines.workarea import WorkArea
 from sources.registry import CANONICAL_FIELDS
 
@@ -34,6 +44,8 @@ PREVIOUS_TABLES = (
     "audit.sync_run",
     "audit.data_quality",
 )
+# The store file as the identity stage found it (a hard link; see `load_previous_state`).
+PREVIOUS_STORE = "previous_store.duckdb"
 # The golden record carries every canonical field.
 GOLDEN_ATTRIBUTES = CANONICAL_FIELDS
 # Tables the publish writes, and whether the new file replaces the table or is appended.
@@ -90,40 +102,89 @@ def layer_name(table: str, prefix: str = "") -> str:
     return prefix + table.replace(".", "__")
 
 
+def _column_type(column: sa.Column) -> str:
+    return column.type.compile(dialect=DuckDBDialect())
+
+
 def mirror_schema(con: duckdb.DuckDBPyConnection, skip: tuple[str, ...] = ()) -> None:
     """Create the store's schemas and empty tables (`skip` excepted) in the work connection.
 
     Typed like the store, without its keys and checks: the store enforces those when the
     run is published, and maintaining a primary-key index while a million previous rows are
     copied in cost seconds in every stage that reads the previous state."""
-    dialect = DuckDBDialect()
     for schema in models.SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in models.metadata.sorted_tables:
         name = f"{table.schema}.{table.name}"
         if name in skip:
             continue
-        columns = ", ".join(
-            f'"{column.name}" {column.type.compile(dialect=dialect)}' for column in table.columns
-        )
+        columns = ", ".join(f'"{column.name}" {_column_type(column)}' for column in table.columns)
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
 
 
+def _snapshot_store(url: str, snapshot: Path) -> bool:
+    """Hard-link the DuckDB store file as this run's previous state; False where that is not
+    a faithful copy (no store yet, PostgreSQL, another filesystem, a write-ahead log).
+
+    Every writer replaces the store file (`os.replace` of a new file), none writes it in
+    place, so the linked inode keeps exactly the state read here until the publish, at no
+    cost: copying the previous tables out as layers took ~5 s at a million records."""
+    if not is_duckdb(url):
+        return False
+    store = duckdb_path(url)
+    if not store.exists() or store.with_name(store.name + ".wal").exists():
+        return False
+    try:
+        os.link(store, snapshot)
+    except OSError:
+        return False
+    return True
+
+
+def _attach_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Path) -> None:
+    """The previous tables as views of the store snapshot, in the models' columns (a column
+    or table the snapshot's older schema lacks reads as NULL / empty)."""
+    con.execute("ATTACH ? AS previous_store (READ_ONLY)", [str(snapshot)])
+    for name in PREVIOUS_TABLES:
+        held = set(table_columns(con, name, "previous_store"))
+        columns = models.metadata.tables[name].columns
+        if not held:
+            listed = ", ".join(f'"{c.name}" {_column_type(c)}' for c in columns)
+            con.execute(f"CREATE TABLE {name} ({listed})")
+            continue
+        select = ", ".join(
+            f'"{c.name}"' if c.name in held else f'CAST(NULL AS {_column_type(c)}) AS "{c.name}"'
+            for c in columns
+        )
+        con.execute(f"CREATE VIEW {name} AS SELECT {select} FROM previous_store.{name}")  # noqa: S608
+
+
 def load_previous_state(con: duckdb.DuckDBPyConnection, url: str, work: WorkArea) -> dict[str, int]:
-    """Copy the store's current identity state into the work area (`previous__*` layers)."""
-    mirror_schema(con)
-    previous = read_tables(url, list(PREVIOUS_TABLES))
-    counts = {}
-    for table in PREVIOUS_TABLES:
-        data = previous.get(table)
-        if data is not None and data.num_rows:
-            con.register("previous_rows", data)
-            columns = ", ".join(f'"{c}"' for c in data.column_names)
-            con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM previous_rows")  # noqa: S608
-            con.unregister("previous_rows")
-        work.save(con, layer_name(table, "previous__"), table)
-        counts[table] = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608
-    return counts
+    """Keep the store's current state for this run (identity now, the publish later) and
+    expose its PREVIOUS_TABLES in `con`: a hard link of a DuckDB store file, else copies of
+    the tables as `previous__*` layers."""
+    snapshot = work.root / PREVIOUS_STORE
+    snapshot.unlink(missing_ok=True)
+    if _snapshot_store(url, snapshot):
+        for table in PREVIOUS_TABLES:
+            work.path(layer_name(table, "previous__")).unlink(missing_ok=True)
+        mirror_schema(con, skip=PREVIOUS_TABLES)
+        _attach_snapshot(con, snapshot)
+    else:
+        mirror_schema(con)
+        previous = read_tables(url, list(PREVIOUS_TABLES))
+        for table in PREVIOUS_TABLES:
+            data = previous.get(table)
+            if data is not None and data.num_rows:
+                con.register("previous_rows", data)
+                columns = ", ".join(f'"{c}"' for c in data.column_names)
+                con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM previous_rows")  # noqa: S608
+                con.unregister("previous_rows")
+            work.save(con, layer_name(table, "previous__"), table)
+    return {
+        table: int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # noqa: S608
+        for table in PREVIOUS_TABLES
+    }
 
 
 def identity_inputs(con: duckdb.DuckDBPyConnection) -> None:
@@ -144,8 +205,12 @@ def identity_inputs(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def restore_previous(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
-    """The previous state as the identity stage saved it (typed by its layers)."""
+    """The previous state the identity stage kept (`load_previous_state`)."""
     mirror_schema(con, skip=PREVIOUS_TABLES)
+    snapshot = work.root / PREVIOUS_STORE
+    if snapshot.exists():
+        _attach_snapshot(con, snapshot)
+        return
     for table in PREVIOUS_TABLES:
         path = work.path(layer_name(table, "previous__"))
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet(?)", [str(path)])  # noqa: S608

@@ -227,7 +227,7 @@ def _postgresql_columns(cur: psycopg.Cursor, schema: str, name: str) -> list[str
     return [row[0] for row in cur.fetchall()]
 
 
-def _columns(
+def table_columns(
     con: duckdb.DuckDBPyConnection, table: str, catalog: str | None = None
 ) -> list[str]:
     schema, name = table.split(".")
@@ -249,8 +249,8 @@ def _carry_over(con: duckdb.DuckDBPyConnection, store: Path, replaced: set[str])
             name = f"{table.schema}.{table.name}"
             if name in replaced:
                 continue
-            old = set(_columns(con, name, "previous_store"))
-            common = [c for c in _columns(con, name) if c in old]
+            old = set(table_columns(con, name, "previous_store"))
+            common = [c for c in table_columns(con, name) if c in old]
             if not common:
                 continue
             column_list = ", ".join(f'"{c}"' for c in common)
@@ -266,7 +266,7 @@ def _insert_file(con: duckdb.DuckDBPyConnection, load: TableLoad) -> None:
     """Load one table's file in its own transaction; `con` is a cursor of its own, closed
     here (which rolls back a transaction an error left open)."""
     try:
-        columns = _columns(con, load.table)
+        columns = table_columns(con, load.table)
         if not columns:
             raise RuntimeError(f"store table {load.table} missing: migrations were not applied")
         column_list = ", ".join(f'"{c}"' for c in columns)
@@ -429,7 +429,7 @@ def _patch_duckdb(
     is larger than PATCH_REWRITE_MAX_ROWS, returns False (the copy half-patched): a fresh
     build is faster then."""
     for load in loads:
-        columns = _columns(con, load.table)
+        columns = table_columns(con, load.table)
         if not columns:
             raise RuntimeError(f"store table {load.table} missing: migrations were not applied")
         column_list = ", ".join(f'"{c}"' for c in columns)

@@ -1,0 +1,126 @@
+"""The store's previous state kept by the identity stage for the publish: a hard link of a
+DuckDB store file (no copy), layers otherwise; either way the publish sees exactly what the
+identity stage saw, even if the store is replaced in between."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.publish import store
+from pipelines.publish.prepare import (
+    PREVIOUS_STORE,
+    PREVIOUS_TABLES,
+    layer_name,
+    load_previous_state,
+    restore_previous,
+)
+from pipelines.workarea import WorkArea, connect
+
+
+def _store_with_customers(path: Path, *ids: str) -> str:
+    url = f"duckdb:///{path}"
+    store.upgrade(url)
+    con = duckdb.connect(str(path))
+    for customer_id in ids:
+        con.execute(
+            "INSERT INTO core.customer (customer_id, party_type, source_count, is_active, "
+            "record_count, created_run_id, updated_run_id, created_at, updated_at) "
+            "VALUES (?, 'person', 1, true, 1, 'r0', 'r0', now(), now())",
+            [customer_id],
+        )
+    con.execute("CHECKPOINT")
+    con.close()
+    return url
+
+
+def _customers(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute("SELECT customer_id FROM core.customer ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def test_a_duckdb_store_is_kept_as_a_hard_link_and_outlives_its_replacement(tmp_path) -> None:
+    path = tmp_path / "store" / "store.duckdb"
+    url = _store_with_customers(path, "C1", "C2")
+    work = WorkArea(tmp_path / "work")
+    # Layers a run against a PostgreSQL store (or an earlier run) left must not be read.
+    stale = work.path(layer_name("core.customer", "previous__"))
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"stale")
+
+    con = connect()
+    counts = load_previous_state(con, url, work)
+    con.close()
+    snapshot = work.root / PREVIOUS_STORE
+    assert os.stat(snapshot).st_ino == os.stat(path).st_ino
+    assert counts["core.customer"] == 2 and set(counts) == set(PREVIOUS_TABLES)
+    assert not stale.exists()
+
+    # An edit between identity and publish replaces the store file: the snapshot keeps the
+    # state identity assigned ids against.
+    replacement = tmp_path / "next.duckdb"
+    _store_with_customers(replacement, "C9")
+    os.replace(replacement, path)
+    con = connect()
+    restore_previous(con, work)
+    assert _customers(con) == ["C1", "C2"]
+    # Every mirrored table is there, typed like the store.
+    assert con.execute("SELECT count(*) FROM core.activity").fetchall() == [(0,)]
+    con.close()
+
+
+def test_an_older_store_schema_reads_as_nulls(tmp_path) -> None:
+    path = tmp_path / "store.duckdb"
+    url = _store_with_customers(path, "C1")
+    con = duckdb.connect(str(path))
+    con.execute("ALTER TABLE core.customer DROP COLUMN email")
+    con.execute("DROP TABLE core.review_pair")
+    con.execute("CHECKPOINT")
+    con.close()
+    work = WorkArea(tmp_path / "work")
+    work.root.mkdir(parents=True)
+    con = connect()
+    counts = load_previous_state(con, url, work)
+    assert counts["core.review_pair"] == 0
+    assert con.execute("SELECT customer_id, email FROM core.customer").fetchall() == [
+        ("C1", None)
+    ]
+    con.close()
+
+
+@pytest.mark.parametrize("reason", ["wal", "no store"])
+def test_without_a_faithful_file_the_tables_are_copied_as_layers(tmp_path, reason) -> None:
+    path = tmp_path / "store.duckdb"
+    url = _store_with_customers(path, "C1")
+    if reason == "wal":
+        # Rows only in a write-ahead log would be missed by a link of the file.
+        con = duckdb.connect(str(path))
+        con.execute("SET checkpoint_threshold = '1TB'")
+        con.execute(
+            "INSERT INTO core.customer (customer_id, party_type, source_count, is_active, "
+            "record_count, created_run_id, updated_run_id, created_at, updated_at) "
+            "VALUES ('C2', 'person', 1, true, 1, 'r0', 'r0', now(), now())"
+        )
+        # Leave the WAL behind as a crashed writer would: copy it before the close folds it.
+        shutil.copyfile(path.with_name(path.name + ".wal"), tmp_path / "kept.wal")
+        shutil.copyfile(path, tmp_path / "kept.duckdb")
+        con.close()
+        shutil.copyfile(tmp_path / "kept.duckdb", path)
+        shutil.copyfile(tmp_path / "kept.wal", path.with_name(path.name + ".wal"))
+    else:
+        path.unlink()
+    work = WorkArea(tmp_path / "work")
+    work.root.mkdir(parents=True)
+    con = connect()
+    load_previous_state(con, url, work)
+    con.close()
+    assert not (work.root / PREVIOUS_STORE).exists()
+    assert work.path(layer_name("core.customer", "previous__")).exists()
+    con = connect()
+    restore_previous(con, work)
+    assert _customers(con) == (["C1", "C2"] if reason == "wal" else [])
+    con.close()
