@@ -158,11 +158,14 @@ def link_incrementally(
             )
         rescored = con.execute("SELECT count(*) FROM __inc_new").fetchall()[0][0]
         kept = con.execute("SELECT count(*) FROM __inc_kept").fetchall()[0][0]
+        # A kept pair never meets a rescored one (every rescored pair has a changed record,
+        # no kept pair has), so only the rescored pairs need their duplicates dropped: the
+        # window over every pair cost ~3 s at a million records.
         con.execute(
             "CREATE OR REPLACE TABLE pairs AS SELECT * FROM ("
-            "SELECT * FROM __inc_kept UNION ALL BY NAME SELECT * FROM __inc_new) "
-            "QUALIFY row_number() OVER (PARTITION BY record_key_l, record_key_r "
-            "ORDER BY match_probability DESC) = 1 "
+            "SELECT * FROM __inc_kept UNION ALL BY NAME ("
+            "SELECT * FROM __inc_new QUALIFY row_number() OVER ("
+            "PARTITION BY record_key_l, record_key_r ORDER BY match_probability DESC) = 1)) "
             "ORDER BY record_key_l, record_key_r"
         )
     finally:
