@@ -21,10 +21,12 @@ from pipelines.golden.history import build_history
 from pipelines.golden.incremental import PROVENANCE_DELTA
 from pipelines.marts.customer_360 import ACTIVITY_DELTA
 from pipelines.marts.kpi_monthly import build_kpi_monthly
+from pipelines.publish import store
 from pipelines.publish.store import (
     TableDelta,
     TableLoad,
     duckdb_path,
+    head_revision,
     is_duckdb,
     read_tables,
     table_columns,
@@ -131,11 +133,11 @@ def _snapshot_store(url: str, snapshot: Path) -> bool:
     cost: copying the previous tables out as layers took ~5 s at a million records."""
     if not is_duckdb(url):
         return False
-    store = duckdb_path(url)
-    if not store.exists() or store.with_name(store.name + ".wal").exists():
+    path = duckdb_path(url)
+    if not path.exists() or path.with_name(path.name + ".wal").exists():
         return False
     try:
-        os.link(store, snapshot)
+        os.link(path, snapshot)
     except OSError:
         return False
     return True
@@ -484,19 +486,106 @@ LAYER_TABLES = {
 }
 
 
+# Replaced tables built whole in this module whose change since the previous state is
+# worked out here when that state is the store file itself (`PREVIOUS_STORE`): the store then
+# deletes and inserts only the changed rows instead of comparing whole tables (~7 s of a 1%
+# incremental publish at a million records; the comparison here costs ~2 s).
+SNAPSHOT_DELTA_TABLES = (
+    "core.customer",
+    "core.customer_source_xref",
+    "core.customer_history",
+    "core.linkage_evidence",
+    "marts.customer_360",
+    "core.review_pair",
+)
+
+
+def _snapshot_delta(
+    con: duckdb.DuckDBPyConnection, work: WorkArea, table: str, snapshot: Path
+) -> TableDelta | None:
+    """`new.<table>` against the store snapshot (attached as `previous_store`; it holds every
+    table, not only PREVIOUS_TABLES): its new and changed rows (typed as the store
+    holds them, so a value the store would round the same compares equal) and the keys of the
+    previous rows changed or gone. None when most of a large table changed: the store's
+    own comparison then rewrites it whole, faster than deleting row by row."""
+    columns = models.metadata.tables[table].columns
+    keys = [c.name for c in models.metadata.tables[table].primary_key.columns]
+    typed = ", ".join(f'CAST("{c.name}" AS {_column_type(c)}) AS "{c.name}"' for c in columns)
+    listed = ", ".join(f'"{c.name}"' for c in columns)
+    on = " AND ".join(f'n."{k}" = p."{k}"' for k in keys)
+    new_row = ", ".join(f'n."{c.name}"' for c in columns)
+    old_row = ", ".join(f'p."{c.name}"' for c in columns)
+    old_keys = ", ".join(f'p."{k}" AS "__old_{k}"' for k in keys)
+    # One join on the key finds both sides of the change (two EXCEPTs took twice as long).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __delta AS
+        SELECT n.*, {old_keys}
+        FROM (SELECT {typed} FROM new.{layer_name(table)}) n
+        FULL JOIN (SELECT {listed} FROM previous_store.{table}) p ON {on}
+        WHERE n."{keys[0]}" IS NULL OR p."{keys[0]}" IS NULL
+           OR ({new_row}) IS DISTINCT FROM ({old_row})
+        """  # noqa: S608 - identifiers from the models
+    )
+    (removed, previous), = con.execute(
+        f'SELECT count("__old_{keys[0]}"), (SELECT count(*) FROM previous_store.{table}) '  # noqa: S608
+        "FROM __delta"
+    ).fetchall()
+    if previous > store.PATCH_MIN_ROWS and removed > store.PATCH_MAX_SHARE * previous:
+        return None
+    upserts, gone = (layer_name(table, "publish_delta__") + part for part in ("__up", "__gone"))
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE __delta_up AS SELECT {listed} FROM __delta '  # noqa: S608
+        f'WHERE "{keys[0]}" IS NOT NULL'
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __delta_gone AS SELECT "  # noqa: S608
+        + ", ".join(f'"__old_{k}" AS "{k}"' for k in keys)
+        + f' FROM __delta WHERE "__old_{keys[0]}" IS NOT NULL'
+    )
+    work.save(con, upserts, "__delta_up")
+    work.save(con, gone, "__delta_gone")
+    for name in ("__delta", "__delta_up", "__delta_gone"):
+        con.execute(f"DROP TABLE {name}")
+    return TableDelta(upserts=work.path(upserts), removed=work.path(gone), base_file=snapshot)
+
+
+def _snapshot_revision(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.execute("SELECT version_num FROM previous_store.main.alembic_version").fetchall()
+    return rows[0][0] if len(rows) == 1 else None
+
+
 def table_loads(con: duckdb.DuckDBPyConnection, work: WorkArea) -> list[TableLoad]:
-    """Save every `new.*` table as a layer; returns how publish loads them."""
+    """Save every `new.*` table as a layer (and, against a store snapshot, the change of the
+    SNAPSHOT_DELTA_TABLES); returns how publish loads them."""
     for table, _mode in PUBLISHED:
         if table not in LAYER_TABLES:
             work.save(con, layer_name(table, "publish__"), "new." + layer_name(table))
-    return published_loads(work)
+    snapshot = work.root / PREVIOUS_STORE
+    deltas = {}
+    # A store at an older revision is migrated before it is patched, which may change rows
+    # the delta would take as unchanged.
+    if snapshot.exists() and _snapshot_revision(con) == head_revision():
+        for table in SNAPSHOT_DELTA_TABLES:
+            delta = _snapshot_delta(con, work, table, snapshot)
+            if delta is not None:
+                deltas[table] = delta
+    return published_loads(work, deltas)
 
 
-def published_loads(work: WorkArea) -> list[TableLoad]:
-    """The loads of the layers `table_loads` saved."""
+def published_loads(
+    work: WorkArea, deltas: dict[str, TableDelta] | None = None
+) -> list[TableLoad]:
+    """The loads of the layers `table_loads` saved, with the `deltas` it worked out."""
+    deltas = deltas or {}
     return [
         layer_load(work, table, *LAYER_TABLES[table])
         if table in LAYER_TABLES
-        else TableLoad(table=table, path=work.path(layer_name(table, "publish__")), mode=mode)
+        else TableLoad(
+            table=table,
+            path=work.path(layer_name(table, "publish__")),
+            mode=mode,
+            delta=deltas.get(table),
+        )
         for table, mode in PUBLISHED
     ]

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from psycopg import sql as psql
 
 import models
@@ -45,12 +46,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TableDelta:
-    """A replaced table's change since the version `base_version` of its file: delete the
-    rows whose key is in `removed`, insert `upserts`."""
+    """A replaced table's change since a base: delete the rows whose key is in `removed`,
+    insert `upserts`. The base is the version `base_version` of the table's file or, with
+    `base_file`, the whole store file the run read its previous state from (a hard link:
+    the delta applies while the store is still that very file)."""
 
     upserts: Path
     removed: Path
-    base_version: str
+    base_version: str = ""
+    base_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,11 @@ def _alembic_config() -> Config:
     config = Config(str(MIGRATIONS / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+def head_revision() -> str:
+    """The newest migration: a store at another revision is migrated by its next publish."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
 
 
 def upgrade(url: str) -> None:
@@ -416,13 +425,27 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, load: TableLoad, column_list: s
     log.info("patch %s: delta applied", load.table)
 
 
+def _delta_applies(load: TableLoad, store: Path, held: dict[str, str]) -> bool:
+    """Whether the store holds the base of the load's delta: the version of the table's file
+    it remembers (`held`), or the very store file the run read (same inode)."""
+    delta = load.delta
+    if delta is None:
+        return False
+    if delta.base_file is None:
+        return held.get(load.table) == delta.base_version
+    try:
+        return delta.base_file.samefile(store)
+    except OSError:
+        return False
+
+
 def _patch_duckdb(
-    con: duckdb.DuckDBPyConnection, loads: list[TableLoad], held: dict[str, str]
+    con: duckdb.DuckDBPyConnection, loads: list[TableLoad], deltas: set[str]
 ) -> bool:
     """Bring a copy of the store to the run's state by writing only what differs.
 
-    A replaced table whose delta starts from the version the store holds (`held`) gets the
-    delta. Otherwise its rows that are new or changed (whole-row comparison, typed as the
+    A replaced table named in `deltas` (the store holds its delta's base) gets the delta.
+    Otherwise its rows that are new or changed (whole-row comparison, typed as the
     store holds them) are deleted by primary key and inserted again; rows the run no longer
     has are deleted. The copy is private until the swap, so each table may commit on its
     own. A table with more than PATCH_MAX_SHARE of its rows changed is rewritten whole; if it
@@ -441,7 +464,7 @@ def _patch_duckdb(
                 [str(load.path)],
             )
             continue
-        if load.delta is not None and held.get(load.table) == load.delta.base_version:
+        if load.table in deltas:
             _apply_delta(con, load, column_list)
             continue
         key = _primary_key(load.table)
@@ -520,8 +543,9 @@ def _publish_duckdb(url: str, loads: list[TableLoad], *, fresh: bool = False) ->
     how = "fresh"
     if not fresh and _patchable(store):
         held = _held_versions(store)
+        deltas = {load.table for load in loads if _delta_applies(load, store, held)}
         shutil.copyfile(store, building)
-        if _write_next(building, lambda con: _patch_duckdb(con, loads, held)):
+        if _write_next(building, lambda con: _patch_duckdb(con, loads, deltas)):
             how = "patched"
     if how == "fresh":
         previous = store if store.exists() else None

@@ -124,3 +124,26 @@ def test_without_a_faithful_file_the_tables_are_copied_as_layers(tmp_path, reaso
     restore_previous(con, work)
     assert _customers(con) == (["C1", "C2"] if reason == "wal" else [])
     con.close()
+
+
+def test_a_change_against_the_snapshot_applies_only_to_that_very_file(tmp_path) -> None:
+    path = tmp_path / "store.duckdb"
+    url = _store_with_customers(path, "C1")
+    work = WorkArea(tmp_path / "work")
+    work.root.mkdir(parents=True)
+    con = connect()
+    load_previous_state(con, url, work)
+    con.close()
+    snapshot = work.root / PREVIOUS_STORE
+    load = store.TableLoad(
+        table="core.customer",
+        path=tmp_path / "unused.parquet",
+        mode="replace",
+        delta=store.TableDelta(upserts=tmp_path / "u", removed=tmp_path / "r", base_file=snapshot),
+    )
+    assert store._delta_applies(load, path, {})
+    # A steward edit or an erasure replaced the store meanwhile: compare whole tables.
+    replacement = tmp_path / "next.duckdb"
+    _store_with_customers(replacement, "C1")
+    os.replace(replacement, path)
+    assert not store._delta_applies(load, path, {})
