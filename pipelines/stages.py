@@ -125,14 +125,13 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
     """Map every extracted source to canonical fields, then cleanse: staged + quarantine."""
     work = work_area(settings)
     sources = registry(settings)
-    per_source = build_mapped(sources, work)
+    con = connect()
+    per_source = build_mapped(sources, work, con=con)
     # Every table is extracted by now: this run's watermarks become the publish layer, so
     # they advance only if the publish succeeds.
     write_watermark_layer(
         work, settings.store_url, [t.key for s in sources.sources for t in s.reads()]
     )
-    con = connect()
-    _materialise(con, work, "mapped")
     # Only records that changed since the last successful run are cleansed again.
     counts = cleanse_incrementally(
         con,
