@@ -551,7 +551,10 @@ def _snapshot_delta(
 
 
 def _snapshot_revision(con: duckdb.DuckDBPyConnection) -> str | None:
-    rows = con.execute("SELECT version_num FROM previous_store.main.alembic_version").fetchall()
+    try:
+        rows = con.execute("SELECT version_num FROM previous_store.main.alembic_version").fetchall()
+    except duckdb.CatalogException:  # a store file not made by the migrations
+        return None
     return rows[0][0] if len(rows) == 1 else None
 
 
