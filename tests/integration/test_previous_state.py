@@ -15,6 +15,7 @@ from pipelines.publish import store
 from pipelines.publish.prepare import (
     PREVIOUS_STORE,
     PREVIOUS_TABLES,
+    _snapshot_revision,
     layer_name,
     load_previous_state,
     restore_previous,
@@ -147,3 +148,24 @@ def test_a_change_against_the_snapshot_applies_only_to_that_very_file(tmp_path) 
     _store_with_customers(replacement, "C1")
     os.replace(replacement, path)
     assert not store._delta_applies(load, path, {})
+
+
+def test_the_snapshot_revision_decides_whether_deltas_are_worked_out(tmp_path) -> None:
+    """A store at an older migration is migrated before it is patched, so a change worked out
+    against it could miss what the migration rewrites: only a snapshot at head gets deltas."""
+    path = tmp_path / "store.duckdb"
+    url = _store_with_customers(path, "C1")
+    work = WorkArea(tmp_path / "work")
+    work.root.mkdir(parents=True)
+    con = connect()
+    load_previous_state(con, url, work)
+    assert _snapshot_revision(con) == store.head_revision() != ""
+    con.close()
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE alembic_version SET version_num = '0001'")
+    con.execute("CHECKPOINT")
+    con.close()
+    con = connect()
+    restore_previous(con, work)  # the snapshot is the same inode: it sees the edit
+    assert _snapshot_revision(con) == "0001"
+    con.close()
