@@ -4,6 +4,7 @@ identity stage saw, even if the store is replaced in between."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -93,8 +94,10 @@ def test_an_older_store_schema_reads_as_nulls(tmp_path) -> None:
     con.close()
 
 
-@pytest.mark.parametrize("reason", ["wal", "no store"])
-def test_without_a_faithful_file_the_tables_are_copied_as_layers(tmp_path, reason) -> None:
+@pytest.mark.parametrize("reason", ["wal", "no store", "other filesystem"])
+def test_without_a_faithful_file_the_tables_are_copied_as_layers(
+    tmp_path, monkeypatch, reason
+) -> None:
     path = tmp_path / "store.duckdb"
     url = _store_with_customers(path, "C1")
     if reason == "wal":
@@ -112,6 +115,12 @@ def test_without_a_faithful_file_the_tables_are_copied_as_layers(tmp_path, reaso
         con.close()
         shutil.copyfile(tmp_path / "kept.duckdb", path)
         shutil.copyfile(tmp_path / "kept.wal", path.with_name(path.name + ".wal"))
+    elif reason == "other filesystem":
+
+        def cross_device(src, dst):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "link", cross_device)
     else:
         path.unlink()
     work = WorkArea(tmp_path / "work")
@@ -123,7 +132,8 @@ def test_without_a_faithful_file_the_tables_are_copied_as_layers(tmp_path, reaso
     assert work.path(layer_name("core.customer", "previous__")).exists()
     con = connect()
     restore_previous(con, work)
-    assert _customers(con) == (["C1", "C2"] if reason == "wal" else [])
+    expected = {"wal": ["C1", "C2"], "no store": [], "other filesystem": ["C1"]}[reason]
+    assert _customers(con) == expected
     con.close()
 
 
