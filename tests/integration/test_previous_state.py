@@ -40,6 +40,17 @@ def _store_with_customers(path: Path, *ids: str) -> str:
     return url
 
 
+def _kept(tmp_path: Path, *ids: str) -> tuple[Path, WorkArea, duckdb.DuckDBPyConnection]:
+    """A store holding `ids`, and a work connection after the identity stage kept it."""
+    path = tmp_path / "store.duckdb"
+    url = _store_with_customers(path, *ids)
+    work = WorkArea(tmp_path / "work")
+    work.root.mkdir(parents=True)
+    con = connect()
+    load_previous_state(con, url, work)
+    return path, work, con
+
+
 def _customers(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute("SELECT customer_id FROM core.customer ORDER BY 1").fetchall()
     return [r[0] for r in rows]
@@ -138,12 +149,7 @@ def test_without_a_faithful_file_the_tables_are_copied_as_layers(
 
 
 def test_a_change_against_the_snapshot_applies_only_to_that_very_file(tmp_path) -> None:
-    path = tmp_path / "store.duckdb"
-    url = _store_with_customers(path, "C1")
-    work = WorkArea(tmp_path / "work")
-    work.root.mkdir(parents=True)
-    con = connect()
-    load_previous_state(con, url, work)
+    path, work, con = _kept(tmp_path, "C1")
     con.close()
     snapshot = work.root / PREVIOUS_STORE
     load = store.TableLoad(
@@ -163,12 +169,7 @@ def test_a_change_against_the_snapshot_applies_only_to_that_very_file(tmp_path) 
 def test_the_snapshot_revision_decides_whether_deltas_are_worked_out(tmp_path) -> None:
     """A store at an older migration is migrated before it is patched, so a change worked out
     against it could miss what the migration rewrites: only a snapshot at head gets deltas."""
-    path = tmp_path / "store.duckdb"
-    url = _store_with_customers(path, "C1")
-    work = WorkArea(tmp_path / "work")
-    work.root.mkdir(parents=True)
-    con = connect()
-    load_previous_state(con, url, work)
+    path, work, con = _kept(tmp_path, "C1")
     assert _snapshot_revision(con) == store.head_revision() != ""
     con.close()
     con = duckdb.connect(str(path))
