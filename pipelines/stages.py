@@ -499,13 +499,17 @@ def publish(
         if verify is not None:
             verify(con)
         loads = table_loads(con, work)
-        con.close()
+        con.execute("DROP TABLE linked_pairs; DROP TABLE all_quarantine")
         assessment = assessing.result()
     loads += extra_loads(work)
     # A full refresh or relink also rebuilds the store file (compacts it).
     fresh = settings.full_relink or settings.full_refresh
-    with store_lock(settings.store_url):
-        written = store.publish(settings.store_url, loads, fresh=fresh)
+    try:
+        with store_lock(settings.store_url):
+            written = store.publish(settings.store_url, loads, fresh=fresh)
+    finally:
+        # Open until now: the store may ask for a whole table `table_loads` left unwritten.
+        con.close()
     return {
         "store_write": written,
         "tables": [load.table for load in loads],

@@ -106,11 +106,13 @@ def build_golden_incrementally(
     )
     if crossing:
         return None
+    # Tables, not views: survivorship reads its inputs once per attribute group, and each
+    # read of a view joined all of staged again.
     con.execute(
         """
-        CREATE OR REPLACE TEMP VIEW __g_assignment AS
+        CREATE OR REPLACE TEMP TABLE __g_assignment AS
         SELECT * FROM assignment SEMI JOIN __g_affected USING (customer_id);
-        CREATE OR REPLACE TEMP VIEW __g_staged AS
+        CREATE OR REPLACE TEMP TABLE __g_staged AS
         SELECT * FROM staged SEMI JOIN __g_assignment USING (record_key);
         """
     )
@@ -157,7 +159,7 @@ def build_golden_incrementally(
     customers = int(_scalar(con, "SELECT count(*) FROM golden"))
     for table in (
         "__g_golden", "__g_provenance", "__g_base_provenance", "__g_seen", "__g_changed",
-        "__g_affected",
+        "__g_affected", "__g_assignment", "__g_staged",
     ):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return {"customers": customers, "customers_rebuilt": affected}

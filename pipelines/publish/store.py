@@ -19,7 +19,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -70,6 +70,15 @@ class TableLoad:
     # store holds exactly that earlier version.
     version: str | None = None
     delta: TableDelta | None = None
+    # Writes `path` when the store needs the whole table after all (its delta does not
+    # apply, or the store is built fresh); until then the file does not exist.
+    write: Callable[[], object] | None = field(default=None, compare=False)
+
+    def file(self) -> Path:
+        """`path`, written first if it was left to be written on demand."""
+        if self.write is not None and not self.path.exists():
+            self.write()
+        return self.path
 
 
 def duckdb_path(url: str) -> Path:
@@ -283,7 +292,7 @@ def _insert_file(con: duckdb.DuckDBPyConnection, load: TableLoad) -> None:
         con.execute(
             f"INSERT INTO {_quoted(load.table)} ({column_list}) "  # noqa: S608
             f"SELECT {column_list} FROM read_parquet(?)",
-            [str(load.path)],
+            [str(load.file())],
         )
         con.execute("COMMIT")
     finally:
@@ -304,8 +313,10 @@ def _load_duckdb(
         _carry_over(con, previous, {load.table for load in loads if load.mode == "replace"})
         con.execute("COMMIT")
     # Most rows first (the index work follows rows, not bytes), so the lanes end together.
+    # (`file()` here, in this thread: a file written on demand is written by the run's own
+    # connection, which the lanes must not share.)
     ordered = sorted(
-        loads, key=lambda load: pq.ParquetFile(load.path).metadata.num_rows, reverse=True
+        loads, key=lambda load: pq.ParquetFile(load.file()).metadata.num_rows, reverse=True
     )
     with ThreadPoolExecutor(max_workers=STORE_LOAD_LANES) as pool:
         futures = [pool.submit(_insert_file, con.cursor(), load) for load in ordered]
@@ -461,7 +472,7 @@ def _patch_duckdb(
             con.execute(
                 f"INSERT INTO {target} ({column_list}) "  # noqa: S608 - model identifiers
                 f"SELECT {column_list} FROM read_parquet(?)",
-                [str(load.path)],
+                [str(load.file())],
             )
             continue
         if load.table in deltas:
@@ -474,7 +485,7 @@ def _patch_duckdb(
         )
         con.execute(
             f"INSERT INTO __new SELECT {column_list} FROM read_parquet(?)",  # noqa: S608
-            [str(load.path)],
+            [str(load.file())],
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE __changed AS "  # noqa: S608
@@ -607,7 +618,7 @@ def _publish_postgresql(url: str, loads: list[TableLoad]) -> None:
                         target, psql.SQL(", ").join(psql.Identifier(c) for c in columns)
                     )
                     with cur.copy(statement) as copy:
-                        for chunk in _csv_batches(load.path, columns):
+                        for chunk in _csv_batches(load.file(), columns):
                             copy.write(chunk)
             # Fresh statistics for the analysts' planner, inside the same transaction.
             for load in loads:

@@ -5,6 +5,7 @@ identity stage saw, even if the store is replaced in between."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 from pathlib import Path
@@ -180,3 +181,52 @@ def test_the_snapshot_revision_decides_whether_deltas_are_worked_out(tmp_path) -
     restore_previous(con, work)  # the snapshot is the same inode: it sees the edit
     assert _snapshot_revision(con) == "0001"
     con.close()
+
+
+@pytest.mark.parametrize("replaced", [False, True], ids=["same store", "store replaced"])
+def test_a_table_left_unwritten_is_written_only_if_the_store_needs_it(tmp_path, replaced) -> None:
+    """A table with a change against the snapshot has no whole file until the store asks:
+    never while the change applies, once (and then loaded whole) when the store was replaced
+    since the run read it."""
+    path, work, con = _kept(tmp_path, "C1", "C2")
+    url = f"duckdb:///{path}"
+    store._compact_marker(path).write_text(json.dumps({"size": store._used_bytes(path)}))
+    snapshot = work.root / PREVIOUS_STORE
+    con.execute("ATTACH ? AS snap (READ_ONLY)", [str(snapshot)])
+    # This run: C2's record count changed, C3 is new.
+    con.execute(
+        "CREATE TABLE run_customer AS SELECT * REPLACE (CASE WHEN customer_id = 'C2' THEN 2 "
+        "ELSE record_count END AS record_count) FROM snap.core.customer UNION ALL "
+        "SELECT * REPLACE ('C3' AS customer_id) FROM snap.core.customer "
+        "WHERE customer_id = 'C1'"
+    )
+    con.execute("DETACH snap")
+    upserts, removed = tmp_path / "up.parquet", tmp_path / "gone.parquet"
+    con.execute(f"COPY (SELECT * FROM run_customer WHERE customer_id <> 'C1') TO '{upserts}'")
+    con.execute(f"COPY (SELECT 'C2' AS customer_id) TO '{removed}'")  # changed or gone
+    whole = work.path("publish__core__customer")
+    writes = []
+
+    def write() -> None:
+        writes.append(whole)
+        con.execute(f"COPY run_customer TO '{whole}'")
+
+    load = store.TableLoad(
+        table="core.customer",
+        path=whole,
+        mode="replace",
+        delta=store.TableDelta(upserts=upserts, removed=removed, base_file=snapshot),
+        write=write,
+    )
+    if replaced:  # e.g. a steward edit: same rows, another file
+        shutil.copyfile(path, tmp_path / "edited.duckdb")
+        os.replace(tmp_path / "edited.duckdb", path)
+    assert store.publish(url, [load]) == "patched"
+    assert writes == ([whole] if replaced else [])
+    con.close()
+    con = duckdb.connect(str(path), read_only=True)
+    rows = con.execute(
+        "SELECT customer_id, record_count FROM core.customer ORDER BY 1"
+    ).fetchall()
+    con.close()
+    assert rows == [("C1", 1), ("C2", 2), ("C3", 1)]

@@ -104,9 +104,16 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     writes: list[str] = []
     real_publish = store.publish
 
+    unwritten: list[list[str]] = []
+
     def recording_publish(url, loads, *, fresh=False):
+        unwritten.append(sorted(load.table for load in loads if not load.path.exists()))
         how = real_publish(url, loads, fresh=fresh)
         writes.append(how)
+        # The whole tables the patch did not need, written while the run can still write
+        # them: the fresh build below loads them.
+        for load in loads:
+            load.file()
         return how
 
     monkeypatch.setattr(store, "publish", recording_publish)
@@ -146,6 +153,18 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
         "core.review_pair",
     ]
     work = WorkArea(sync_env.work_dir)
+    # The tables built whole here that got a delta had no whole layer written: the patch
+    # did not ask for one.
+    assert unwritten == [
+        [],
+        [
+            "core.customer",
+            "core.customer_history",
+            "core.customer_source_xref",
+            "core.linkage_evidence",
+            "core.review_pair",
+        ],
+    ]
     assert pq.read_table(work.path("activity_removed")).num_rows > 0
     assert 0 < pq.read_table(work.path("provenance_removed")).num_rows
     assert_like_a_full_build(work)
