@@ -48,6 +48,7 @@ from pipelines.publish import store
 from pipelines.publish.edit import store_lock
 from pipelines.publish.prepare import (
     build_publish_tables,
+    data_quality_rows,
     identity_inputs,
     load_previous_state,
     restore_previous,
@@ -445,9 +446,11 @@ def publish(
     they are built and before the store is touched: it may add rows (store check results, the
     run summary) and raises to stop the publish, leaving the store as it was."""
     work = work_area(settings)
-    # The source assessment reads only earlier stages' layers (its own DuckDB): it runs
-    # beside the build of the new tables, whose single-threaded parts leave a core idle.
+    # The data-quality figures and the source assessment read only earlier stages' layers
+    # (each its own DuckDB): they run beside the build of the new tables, whose
+    # single-threaded parts leave a core idle.
     with ThreadPoolExecutor(max_workers=1) as beside:
+        quality = beside.submit(data_quality_rows, work, run_id)
         assessing = beside.submit(source_assessment, work, run_id)
         con = connect()
         restore_previous(con, work)
@@ -495,7 +498,9 @@ def publish(
             )
         recon = reconciliation(settings)
         summary = {"reconciliation": recon}
-        build_publish_tables(con, run_id=run_id, now=utcnow(), run_summary=summary)
+        build_publish_tables(
+            con, run_id=run_id, now=utcnow(), run_summary=summary, quality=quality.result
+        )
         if verify is not None:
             verify(con)
         loads = table_loads(con, work)

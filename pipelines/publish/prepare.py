@@ -33,7 +33,7 @@ from pipelines.publish.store import (
     read_tables,
     table_columns,
 )
-from pipelines.workarea import WorkArea
+from pipelines.workarea import WorkArea, connect
 from sources.registry import CANONICAL_FIELDS
 
 PREVIOUS_TABLES = (
@@ -236,10 +236,13 @@ def build_publish_tables(
     run_id: str,
     now: dt.datetime,
     run_summary: dict,
+    quality: Callable[[], pa.Table] | None = None,
 ) -> None:
     """Fill `new.<schema>__<table>` tables from the work layers loaded in `con` (golden,
     assignment, provenance, activity, quarantine, pairs, id_changes, redirects, customer_360,
-    staged, mapped) and the previous state (core.* mirrored tables)."""
+    staged, mapped) and the previous state (core.* mirrored tables). `quality` gives this
+    run's audit.data_quality rows when they are worked out elsewhere (`data_quality_rows`,
+    beside this build); without it they are built here."""
     con.execute("CREATE SCHEMA IF NOT EXISTS new")
     params = {"run": run_id, "now": now}
     attrs = ", ".join(f"g.{a}" for a in GOLDEN_ATTRIBUTES)
@@ -417,7 +420,14 @@ def build_publish_tables(
         params,
     )
     con.unregister("run_summary")
-    build_data_quality(con, run_id)
+    if quality is None:
+        build_data_quality(con, run_id)
+    else:
+        con.register("quality_rows", quality())
+        con.execute(
+            "CREATE OR REPLACE TABLE new.audit__data_quality AS SELECT * FROM quality_rows"
+        )
+        con.unregister("quality_rows")
     _run_sql(
         con,
         """
@@ -466,6 +476,20 @@ def build_data_quality(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         """,  # noqa: S608
         {"run": run_id},
     )
+
+
+def data_quality_rows(work: WorkArea, run_id: str) -> pa.Table:
+    """This run's audit.data_quality rows from the staged and mapped layers, in a DuckDB of
+    its own: the publish works them out beside the build of the other tables."""
+    con = connect()
+    try:
+        work.load(con, "staged")
+        work.load(con, "mapped")
+        con.execute("CREATE SCHEMA new")
+        build_data_quality(con, run_id)
+        return con.table("new.audit__data_quality").to_arrow_table()
+    finally:
+        con.close()
 
 
 def layer_load(work: WorkArea, table: str, layer: str, delta_layers: tuple[str, str]) -> TableLoad:
