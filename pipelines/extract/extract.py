@@ -130,11 +130,18 @@ def _without_cyclic_gc() -> Iterator[None]:
 
 
 def _write_stream(stream: BatchStream, target: Path) -> int:
-    """Write the stream batch by batch (bounded memory), numbering rows in read order."""
+    """Write the stream batch by batch (bounded memory), numbering rows in read order.
+
+    The file lives only until the snapshot merge has read it: written fast rather than small
+    (LZ4, no dictionary: 0.33 s instead of 0.67 s with zstd and dictionaries for 950k
+    invoices, 31 MB instead of 14 MB; uncompressed was 117 MB for 0.06 s less)."""
     schema = stream.schema.append(pa.field(incremental.POSITION, pa.int64()))
     target.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
-    with _without_cyclic_gc(), pq.ParquetWriter(target, schema, compression="zstd") as writer:
+    with (
+        _without_cyclic_gc(),
+        pq.ParquetWriter(target, schema, compression="lz4", use_dictionary=False) as writer,
+    ):
         for batch in stream.batches:
             if not batch.num_rows:
                 continue
