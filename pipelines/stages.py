@@ -48,7 +48,6 @@ from pipelines.publish import store
 from pipelines.publish.edit import store_lock
 from pipelines.publish.prepare import (
     build_publish_tables,
-    data_quality_rows,
     identity_inputs,
     load_previous_state,
     restore_previous,
@@ -446,11 +445,9 @@ def publish(
     they are built and before the store is touched: it may add rows (store check results, the
     run summary) and raises to stop the publish, leaving the store as it was."""
     work = work_area(settings)
-    # The data-quality figures and the source assessment read only earlier stages' layers
-    # (each its own DuckDB): they run beside the build of the new tables, whose
-    # single-threaded parts leave a core idle.
+    # The source assessment reads only earlier stages' layers (its own DuckDB): it runs
+    # beside the build of the new tables, whose single-threaded parts leave a core idle.
     with ThreadPoolExecutor(max_workers=1) as beside:
-        quality = beside.submit(data_quality_rows, work, run_id)
         assessing = beside.submit(source_assessment, work, run_id)
         con = connect()
         restore_previous(con, work)
@@ -498,9 +495,7 @@ def publish(
             )
         recon = reconciliation(settings)
         summary = {"reconciliation": recon}
-        build_publish_tables(
-            con, run_id=run_id, now=utcnow(), run_summary=summary, quality=quality.result
-        )
+        build_publish_tables(con, run_id=run_id, now=utcnow(), run_summary=summary)
         if verify is not None:
             verify(con)
         loads = table_loads(con, work)

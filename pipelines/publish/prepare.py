@@ -33,7 +33,7 @@ from pipelines.publish.store import (
     read_tables,
     table_columns,
 )
-from pipelines.workarea import WorkArea, connect
+from pipelines.workarea import WorkArea
 from sources.registry import CANONICAL_FIELDS
 
 PREVIOUS_TABLES = (
@@ -236,13 +236,10 @@ def build_publish_tables(
     run_id: str,
     now: dt.datetime,
     run_summary: dict,
-    quality: Callable[[], pa.Table] | None = None,
 ) -> None:
     """Fill `new.<schema>__<table>` tables from the work layers loaded in `con` (golden,
     assignment, provenance, activity, quarantine, pairs, id_changes, redirects, customer_360,
-    staged, mapped) and the previous state (core.* mirrored tables). `quality` gives this
-    run's audit.data_quality rows when they are worked out elsewhere (`data_quality_rows`,
-    beside this build); without it they are built here."""
+    staged, mapped) and the previous state (core.* mirrored tables)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS new")
     params = {"run": run_id, "now": now}
     attrs = ", ".join(f"g.{a}" for a in GOLDEN_ATTRIBUTES)
@@ -420,14 +417,7 @@ def build_publish_tables(
         params,
     )
     con.unregister("run_summary")
-    if quality is None:
-        build_data_quality(con, run_id)
-    else:
-        con.register("quality_rows", quality())
-        con.execute(
-            "CREATE OR REPLACE TABLE new.audit__data_quality AS SELECT * FROM quality_rows"
-        )
-        con.unregister("quality_rows")
+    build_data_quality(con, run_id)
     _run_sql(
         con,
         """
@@ -452,44 +442,45 @@ def build_publish_tables(
 
 def build_data_quality(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """`new.audit__data_quality`: completeness and validity per source and field."""
-    # One pass over staged joined to mapped: each record gives one (field, supplied, usable)
-    # entry per field (a UNION ALL per field joined the two tables nine times).
-    entries = ", ".join(
-        f"{{'field': '{field}', "
-        f"'supplied': nullif(trim(CAST({supplied} AS VARCHAR)), '') IS NOT NULL, "
-        f"'usable': {usable} IS NOT NULL}}"
+    # One pass over staged joined to mapped counts every field per source (a row per record
+    # and field, unnested then grouped, took twice as long: 1.3 -> 0.7 s at a million
+    # records); the few sums are then turned into a row per source and field.
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE {_supplied(supplied)}) AS \"supplied_{field}\", "
+        f"count(*) FILTER (WHERE {usable} IS NOT NULL) AS \"usable_{field}\", "
+        f"count(*) FILTER (WHERE {_supplied(supplied)} AND {usable} IS NOT NULL) "
+        f"AS \"valid_{field}\""
         for field, supplied, usable in QUALITY_FIELDS
+    )
+    per_field = " UNION ALL ".join(
+        f"SELECT source_system, '{field}' AS field, records, "  # noqa: S608 - constants
+        f"\"supplied_{field}\" AS supplied, \"usable_{field}\" AS usable, "
+        f"\"valid_{field}\" AS valid FROM counts"
+        for field, _, _ in QUALITY_FIELDS
     )
     # Field names and expressions are constants above; the run id is bound.
     con.execute(
         f"""
         CREATE OR REPLACE TABLE new.audit__data_quality AS
-        SELECT $run AS run_id, source_system, e.field AS field,
-               avg(CASE WHEN e.usable THEN 1.0 ELSE 0.0 END)::DOUBLE AS completeness,
-               (count(*) FILTER (WHERE e.supplied AND e.usable)
-                / nullif(count(*) FILTER (WHERE e.supplied), 0))::DOUBLE AS validity,
-               CAST(count(*) FILTER (WHERE e.supplied) AS INTEGER) AS values_supplied,
-               CAST(count(*) AS INTEGER) AS records, NULL::VARCHAR AS note
-        FROM (SELECT s.source_system, unnest([{entries}]) AS e
-              FROM staged s JOIN mapped m USING (source_system, source_row_number))
-        GROUP BY source_system, e.field ORDER BY source_system, field
+        WITH counts AS (
+            SELECT s.source_system, count(*) AS records, {counts}
+            FROM staged s JOIN mapped m USING (source_system, source_row_number)
+            GROUP BY s.source_system
+        )
+        SELECT $run AS run_id, source_system, field,
+               (usable / records)::DOUBLE AS completeness,
+               (valid / nullif(supplied, 0))::DOUBLE AS validity,
+               CAST(supplied AS INTEGER) AS values_supplied,
+               CAST(records AS INTEGER) AS records, NULL::VARCHAR AS note
+        FROM ({per_field})
+        ORDER BY source_system, field
         """,  # noqa: S608
         {"run": run_id},
     )
 
 
-def data_quality_rows(work: WorkArea, run_id: str) -> pa.Table:
-    """This run's audit.data_quality rows from the staged and mapped layers, in a DuckDB of
-    its own: the publish works them out beside the build of the other tables."""
-    con = connect()
-    try:
-        work.load(con, "staged")
-        work.load(con, "mapped")
-        con.execute("CREATE SCHEMA new")
-        build_data_quality(con, run_id)
-        return con.table("new.audit__data_quality").to_arrow_table()
-    finally:
-        con.close()
+def _supplied(expression: str) -> str:
+    return f"nullif(trim(CAST({expression} AS VARCHAR)), '') IS NOT NULL"
 
 
 def layer_load(work: WorkArea, table: str, layer: str, delta_layers: tuple[str, str]) -> TableLoad:

@@ -57,35 +57,3 @@ def test_completeness_and_validity_per_source_and_field() -> None:
     assert rows[("crm", "phone")] == (0.0, None, 0, 3)
     assert rows[("billing", "email")] == (0.0, None, 0, 1)
     assert rows[("billing", "name")] == (1.0, 1.0, 1, 1)
-
-
-def test_quality_rows_worked_out_beside_the_build_are_the_same(tmp_path) -> None:
-    """`data_quality_rows` (its own DuckDB, from the layers) gives what the build makes."""
-    from pipelines.publish.prepare import data_quality_rows
-    from pipelines.workarea import WorkArea
-
-    work = WorkArea(tmp_path)
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA new")
-    _table(con, "mapped", [
-        {"source_system": "crm", "source_row_number": 1, "given_name": "Ana",
-         "email": "not-an-address"},
-        {"source_system": "crm", "source_row_number": 2, "company_name": "Acme"},
-    ])
-    _table(con, "staged", [
-        {"source_system": "crm", "source_row_number": 1, "given_name": "Ana"},
-        {"source_system": "crm", "source_row_number": 2, "company_name": "Acme"},
-    ], extra=", tax_id_valid BOOLEAN")
-    work.save(con, "mapped")
-    work.save(con, "staged")
-    build_data_quality(con, "run-1")
-    con.register("beside", data_quality_rows(work, "run-1"))
-    differs = con.execute(
-        "SELECT count(*) FROM (SELECT * FROM new.audit__data_quality EXCEPT ALL "
-        "SELECT * FROM beside) UNION ALL SELECT count(*) FROM (SELECT * FROM beside "
-        "EXCEPT ALL SELECT * FROM new.audit__data_quality)"
-    ).fetchall()
-    assert differs == [(0,), (0,)]
-    assert con.execute("DESCRIBE beside").fetchall() == con.execute(
-        "DESCRIBE new.audit__data_quality"
-    ).fetchall()
