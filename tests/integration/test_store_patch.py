@@ -79,6 +79,23 @@ def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
+def catalog(path: Path) -> dict[str, list[tuple]]:
+    """What the store's schema says: tables (DDL, comments), columns, constraints, indexes."""
+    con = duckdb.connect(str(path), read_only=True)
+    queries = {
+        "tables": "SELECT schema_name, table_name, comment, sql FROM duckdb_tables()",
+        "columns": "SELECT schema_name, table_name, column_index, column_name, comment, "
+        "data_type, is_nullable, column_default FROM duckdb_columns()",
+        "constraints": "SELECT schema_name, table_name, constraint_type, constraint_text "
+        "FROM duckdb_constraints()",
+        "indexes": "SELECT schema_name, table_name, index_name, sql FROM duckdb_indexes()",
+        "views": "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal",
+    }
+    out = {name: sorted(con.execute(sql).fetchall(), key=repr) for name, sql in queries.items()}
+    con.close()
+    return out
+
+
 def assert_like_a_full_build(work: WorkArea) -> None:
     """The layers built incrementally (activity resolution, golden records) hold what
     building them from all records gives."""
@@ -176,6 +193,8 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     assert real_publish(f"duckdb:///{rebuilt}", run_loads(WorkArea(sync_env.work_dir)),
                         fresh=True) == "fresh"
     assert differences(sync_env.store_path, rebuilt) == {}
+    # customer_360, emptied by re-creating it, is the table the migrations made.
+    assert catalog(sync_env.store_path) == catalog(rebuilt)
     assert differences(before, sync_env.store_path)  # the run did change the store
 
 
