@@ -1,9 +1,12 @@
 """Smoke run of the performance harness at a tiny N (the real sizes are run by hand)."""
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
+
+import duckdb
 
 from pipelines.settings import PROJECT_ROOT
 
@@ -40,3 +43,10 @@ def test_perf_harness_smoke(tmp_path) -> None:
     # every run is scored against the demo's ground truth: a fast wrong run is no result
     assert 0.5 < run["accuracy"]["pairwise"]["f1"] <= 1.0
     assert "pairwise P / R / F1" in completed.stdout
+    # The incremental sync is the next night's: customer_360's as_of moved a day.
+    store = tmp_path / "run_300_duckdb_0" / "store" / "store.duckdb"
+    con = duckdb.connect(str(store), read_only=True)
+    (as_of,), = con.execute("SELECT DISTINCT as_of FROM marts.customer_360").fetchall()
+    (published,), = con.execute("SELECT max(published_at) FROM audit.sync_run").fetchall()
+    con.close()
+    assert as_of == published.date() == dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
