@@ -584,7 +584,7 @@ def table_loads(con: duckdb.DuckDBPyConnection, work: WorkArea) -> list[TableLoa
     """Save every `new.*` table as a layer, except those whose change against a store
     snapshot (SNAPSHOT_DELTA_TABLES) is worked out: their whole layer is written only if the
     store asks for it (`TableLoad.file`), so `con` must stay open until the store is written
-    (at a million records, the five tables' whole layers cost ~2.5 s a night for nothing).
+    (at a million records, their whole layers cost ~2.5 s a night for nothing).
     Saved `new.*` tables are dropped. Returns how publish loads them."""
     snapshot = work.root / PREVIOUS_STORE
     deltas = {}
