@@ -42,7 +42,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _quote(text: str) -> str:
+def sql_literal(text: str) -> str:
     """A SQL string literal, for statements that take no bound parameters."""
     return "'" + text.replace("'", "''") + "'"
 
@@ -93,10 +93,10 @@ class WorkArea:
         quoted = ".".join(_identifier(part) for part in relation.split("."))
         options = "FORMAT parquet"
         if metadata:
-            pairs = ", ".join(f"{_identifier(k)}: {_quote(v)}" for k, v in metadata.items())
+            pairs = ", ".join(f"{_identifier(k)}: {sql_literal(v)}" for k, v in metadata.items())
             options += f", KV_METADATA {{{pairs}}}"
         # COPY takes no bound parameters; identifiers, path and metadata are quoted.
-        con.execute(f"COPY (SELECT * FROM {quoted}) TO {_quote(str(tmp))} ({options})")  # noqa: S608
+        con.execute(f"COPY (SELECT * FROM {quoted}) TO {sql_literal(str(tmp))} ({options})")  # noqa: S608
         os.replace(tmp, target)
         return int(pq.ParquetFile(target).metadata.num_rows)
 
@@ -135,5 +135,5 @@ class WorkArea:
         # DuckDB cannot bind parameters in a view definition; the path is quoted as a literal.
         con.execute(
             f"CREATE OR REPLACE VIEW {_identifier(as_name or name)} AS "  # noqa: S608
-            f"SELECT * FROM read_parquet({_quote(str(path))})"
+            f"SELECT * FROM read_parquet({sql_literal(str(path))})"
         )

@@ -36,7 +36,7 @@ from psycopg import sql as psql
 import models
 from pipelines.faults import fault_point
 from pipelines.settings import PROJECT_ROOT
-from pipelines.workarea import duckdb_config
+from pipelines.workarea import duckdb_config, sql_literal
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
 # Tables loaded at once into a fresh store file (see `_load_duckdb`).
@@ -331,9 +331,9 @@ def _load_duckdb(
 PATCH_MAX_SHARE = 0.2
 PATCH_MIN_ROWS = 10_000
 # Such a table is rewritten in place up to this size (`_recreate_empty`, then one insert:
-# customer_360's 377k rows at 1M records, compared and rewritten in 3.2 s, 8.6 s when they
-# were deleted; a fresh 1M-record store 25-40 s); a larger one makes the whole publish build
-# fresh.
+# customer_360's 377k rows at 1M records in 3.2 s, where deleting them took 8.6 s; a fresh
+# 1M-record store 25-40 s); a larger one makes the whole publish build fresh. (The limit was
+# set when such rows were deleted one by one; a larger table may now be cheaper in place.)
 PATCH_REWRITE_MAX_ROWS = 1_000_000
 # A patched store holds its replaced rows' old blocks until a checkpoint frees them for
 # reuse; once the blocks in use have grown this much beyond the size of the last fresh build,
@@ -544,15 +544,11 @@ def _recreate_empty(con: duckdb.DuckDBPyConnection, table: str) -> None:
     con.execute(f"DROP TABLE {target}")
     con.execute(ddl)
     if comment:
-        con.execute(f"COMMENT ON TABLE {target} IS {_literal(comment)}")
+        con.execute(f"COMMENT ON TABLE {target} IS {sql_literal(comment)}")
     for column, text in column_comments:
-        con.execute(f'COMMENT ON COLUMN {target}."{column}" IS {_literal(text)}')
+        con.execute(f"COMMENT ON COLUMN {target}.{_quoted(column)} IS {sql_literal(text)}")
     for (index_sql,) in indexes:
         con.execute(index_sql)
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _remove(path: Path) -> None:
