@@ -126,7 +126,8 @@ def test_streams_are_batched_and_bounded(tmp_path: Path, monkeypatch: pytest.Mon
         source="s", kind="sql", url=f"sqlite:///{tmp_path / 'db.sqlite'}", table="t"
     )
     batches = list(stream.batches)
-    assert [b.num_rows for b in batches] == [1000, 1000, 500]
+    # SQLite's first batch carries the driver's one-row type hint, dropped again.
+    assert [b.num_rows for b in batches] == [999, 1000, 501]
     # Every row once, in order, across the batches.
     ids = [row["id"] for batch in batches for row in batch.to_pylist()]
     assert ids == [str(i) for i in range(2500)]
@@ -184,3 +185,53 @@ def test_the_cyclic_gc_is_off_only_while_a_source_is_read(tmp_path: Path) -> Non
         _write_stream(stream, tmp_path / "t.parquet")
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_sqlite_columns_are_text_even_when_their_first_rows_are_null(tmp_path: Path) -> None:
+    """SQLite types values, not columns: a column NULL for a whole first batch and text
+    later, an integer in a TEXT column, reals; read as SQLite renders them, in rowid order."""
+    import sources.connectors as connectors
+
+    con = sqlite3.connect(tmp_path / "db.sqlite")
+    con.execute("CREATE TABLE t (id INTEGER, amount REAL, note TEXT, at TEXT)")
+    rows = [(i, None, None, None) for i in range(1500)]
+    rows += [
+        (1500, 12.5, "late text", 20260101),
+        (1501, 100.0, 7, "2026-01-02"),
+        (1502, 1e-05, "", "2025-12-31"),
+    ]
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    stream = connectors.open_location(
+        source="s", kind="sql", url=f"sqlite:///{tmp_path / 'db.sqlite'}", table="t"
+    )
+    table = pa.Table.from_batches(list(stream.batches), schema=stream.schema)
+    assert table.num_rows == 1503
+    assert table.column("id").to_pylist() == [str(i) for i in range(1503)]
+    assert table.slice(1500).to_pylist() == [
+        {"id": "1500", "amount": "12.5", "note": "late text", "at": "20260101"},
+        {"id": "1501", "amount": "100.0", "note": "7", "at": "2026-01-02"},
+        {"id": "1502", "amount": "1.0e-05", "note": "", "at": "2025-12-31"},
+    ]
+    since = connectors.open_location(
+        source="s", kind="sql", url=f"sqlite:///{tmp_path / 'db.sqlite'}", table="t",
+        watermark="at", since="2026-01-01",
+    )
+    # `at >= since` (text comparison, as SQLite compares them) or no watermark at all.
+    kept = pa.Table.from_batches(list(since.batches), schema=since.schema)
+    assert kept.num_rows == 1502 and "1502" not in kept.column("id").to_pylist()
+
+
+def test_sqlite_query_error_names_the_source(tmp_path: Path) -> None:
+    con = sqlite3.connect(tmp_path / "db.sqlite")
+    con.execute("CREATE TABLE t (id INTEGER)")
+    con.close()
+    with pytest.raises(SourceReadError, match="source 's': query failed .*no such table"):
+        read_location(source="s", kind="sql", url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+                      table="missing")
+    rows = read_location(
+        source="s", kind="sql", url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        query="SELECT id, 'x' AS tag FROM t",
+    )
+    assert rows.column_names == ["id", "tag"] and rows.num_rows == 0
