@@ -524,12 +524,12 @@ SNAPSHOT_DELTA_TABLES = (
 
 def _snapshot_delta(
     con: duckdb.DuckDBPyConnection, work: WorkArea, table: str, snapshot: Path
-) -> TableDelta | None:
+) -> TableDelta:
     """`new.<table>` against the store snapshot (attached as `previous_store`; it holds every
     table, not only PREVIOUS_TABLES): its new and changed rows (typed as the store
     holds them, so a value the store would round the same compares equal) and the keys of the
-    previous rows changed or gone. None when most of a large table changed: the store's
-    own comparison then rewrites it whole, faster than deleting row by row."""
+    previous rows changed or gone. When most of a large table changed, a `rewrite` delta: the
+    store replaces it whole, faster than deleting row by row, without comparing it again."""
     columns = models.metadata.tables[table].columns
     keys = [c.name for c in models.metadata.tables[table].primary_key.columns]
     typed = ", ".join(f'CAST("{c.name}" AS {_column_type(c)}) AS "{c.name}"' for c in columns)
@@ -554,7 +554,8 @@ def _snapshot_delta(
         "FROM __delta"
     ).fetchall()
     if previous > store.PATCH_MIN_ROWS and removed > store.PATCH_MAX_SHARE * previous:
-        return None
+        con.execute("DROP TABLE __delta")
+        return TableDelta(base_file=snapshot, rewrite=True)
     upserts, gone = (layer_name(table, "publish_delta__") + part for part in ("__up", "__gone"))
     con.execute(
         f'CREATE OR REPLACE TEMP TABLE __delta_up AS SELECT {listed} FROM __delta '  # noqa: S608
@@ -592,9 +593,7 @@ def table_loads(con: duckdb.DuckDBPyConnection, work: WorkArea) -> list[TableLoa
     # the delta would take as unchanged.
     if snapshot.exists() and _snapshot_revision(con) == head_revision():
         for table in SNAPSHOT_DELTA_TABLES:
-            delta = _snapshot_delta(con, work, table, snapshot)
-            if delta is not None:
-                deltas[table] = delta
+            deltas[table] = _snapshot_delta(con, work, table, snapshot)
     writers = {}
     for table, _mode in PUBLISHED:
         if table in LAYER_TABLES:

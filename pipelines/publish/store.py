@@ -49,12 +49,17 @@ class TableDelta:
     """A replaced table's change since a base: delete the rows whose key is in `removed`,
     insert `upserts`. The base is the version `base_version` of the table's file or, with
     `base_file`, the whole store file the run read its previous state from (a hard link:
-    the delta applies while the store is still that very file)."""
+    the delta applies while the store is still that very file).
 
-    upserts: Path
-    removed: Path
+    `rewrite` (no upserts, no removed): most of the base's rows changed, so the table is
+    replaced whole without the store comparing it again (customer_360's as_of moves for
+    every customer each new day)."""
+
+    upserts: Path | None = None
+    removed: Path | None = None
     base_version: str = ""
     base_file: Path | None = None
+    rewrite: bool = False
 
 
 @dataclass(frozen=True)
@@ -418,9 +423,14 @@ def _delete_then_insert(
     con.execute(f"INSERT INTO {target} ({column_list}) SELECT {column_list} FROM __changed")  # noqa: S608
 
 
-def _apply_delta(con: duckdb.DuckDBPyConnection, load: TableLoad, column_list: str) -> None:
-    """Delete the delta's removed keys, insert its upserts (the store held its base)."""
+def _apply_delta(con: duckdb.DuckDBPyConnection, load: TableLoad, column_list: str) -> bool:
+    """Delete the delta's removed keys, insert its upserts (the store held its base); or
+    replace the table whole for a `rewrite` delta. False if that table is too large to
+    rewrite in place (see `_patch_duckdb`)."""
     assert load.delta is not None
+    if load.delta.rewrite:
+        return _rewrite_whole(con, load, column_list)
+    assert load.delta.upserts is not None and load.delta.removed is not None
     target = _quoted(load.table)
     on = " AND ".join(f'x."{c}" = {target}."{c}"' for c in _primary_key(load.table))
     con.execute(
@@ -436,6 +446,24 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, load: TableLoad, column_list: s
     )
     con.execute("DROP TABLE __removed")
     log.info("patch %s: delta applied", load.table)
+    return True
+
+
+def _rewrite_whole(con: duckdb.DuckDBPyConnection, load: TableLoad, column_list: str) -> bool:
+    """Replace every row of the load's table with its file's (emptied by re-creating it);
+    False, untouched, if it holds more than PATCH_REWRITE_MAX_ROWS rows."""
+    file = load.file()
+    rows = pq.ParquetFile(file).metadata.num_rows
+    if rows > PATCH_REWRITE_MAX_ROWS:
+        return False
+    _recreate_empty(con, load.table)
+    con.execute(
+        f"INSERT INTO {_quoted(load.table)} ({column_list}) "  # noqa: S608 - model identifiers
+        f"SELECT {column_list} FROM read_parquet(?)",
+        [str(file)],
+    )
+    log.info("patch %s: %d rows rewritten whole (most changed)", load.table, rows)
+    return True
 
 
 def _delta_applies(load: TableLoad, store: Path, held: dict[str, str]) -> bool:
@@ -478,7 +506,8 @@ def _patch_duckdb(
             )
             continue
         if load.table in deltas:
-            _apply_delta(con, load, column_list)
+            if not _apply_delta(con, load, column_list):
+                return False
             continue
         key = _primary_key(load.table)
         on = " AND ".join(f'x."{c}" = {target}."{c}"' for c in key)

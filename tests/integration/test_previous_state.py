@@ -230,3 +230,51 @@ def test_a_table_left_unwritten_is_written_only_if_the_store_needs_it(tmp_path, 
     ).fetchall()
     con.close()
     assert rows == [("C1", 1), ("C2", 2), ("C3", 1)]
+
+
+@pytest.mark.parametrize("too_large", [False, True], ids=["rewritten in place", "too large"])
+def test_a_mostly_changed_table_is_rewritten_whole_without_a_second_comparison(
+    tmp_path, monkeypatch, too_large
+) -> None:
+    """A `rewrite` delta (the run found most rows changed against the store file): the store
+    empties the table and loads the run's file, without comparing it again; a table larger
+    than PATCH_REWRITE_MAX_ROWS is not rewritten in place: the store is built fresh."""
+    path, work, con = _kept(tmp_path, "C1", "C2")
+    url = f"duckdb:///{path}"
+    store._compact_marker(path).write_text(json.dumps({"size": store._used_bytes(path)}))
+    con.execute("ATTACH ? AS snap (READ_ONLY)", [str(work.root / PREVIOUS_STORE)])
+    whole = work.path("publish__core__customer")
+    con.execute(
+        f"COPY (SELECT * REPLACE (record_count + 1 AS record_count) FROM snap.core.customer) "
+        f"TO '{whole}'"
+    )
+    con.execute("DETACH snap")
+    con.close()
+    rewrites = []
+    real_rewrite = store._rewrite_whole
+
+    def recording_rewrite(con, load, column_list):
+        rewrites.append(load.table)
+        return real_rewrite(con, load, column_list)
+
+    # (The comparison of whole tables never calls it.)
+    monkeypatch.setattr(store, "_rewrite_whole", recording_rewrite)
+    if too_large:
+        monkeypatch.setattr(store, "PATCH_REWRITE_MAX_ROWS", 1)
+    load = store.TableLoad(
+        table="core.customer",
+        path=whole,
+        mode="replace",
+        delta=store.TableDelta(base_file=work.root / PREVIOUS_STORE, rewrite=True),
+    )
+    assert store.publish(url, [load]) == ("fresh" if too_large else "patched")
+    assert rewrites == ["core.customer"]
+    con = duckdb.connect(str(path), read_only=True)
+    rows = con.execute("SELECT customer_id, record_count FROM core.customer ORDER BY 1").fetchall()
+    comment = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE schema_name = 'core' "
+        "AND table_name = 'customer'"
+    ).fetchall()
+    con.close()
+    assert rows == [("C1", 2), ("C2", 2)]
+    assert comment[0][0]  # re-created from its catalog entry, comment included
