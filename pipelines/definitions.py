@@ -28,7 +28,7 @@ def build_defs(sources_config: str | None = None) -> dg.Definitions:
     raw = raw_assets(registry)
     definitions = [
         *raw,
-        *cleanse_assets([asset.key for asset in raw]),
+        *cleanse_assets([key for asset in raw for key in asset.keys]),
         *link_assets,
         *identity_assets,
         *golden_assets,

@@ -1,4 +1,7 @@
-"""One raw asset per registered source, made from the registry (no code per source)."""
+"""One raw asset per table of each registered source, made from the registry (no code per
+source); a source's tables are extracted by one step."""
+
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -11,49 +14,15 @@ from pipelines.settings import Settings
 from pipelines.wiring import describe
 from sources.registry import ActivitySpec, Registry, SourceSpec, dialect_of
 
+# Tables of one source extracted at once (see `_source_assets`).
+EXTRACT_LANES = 2
+
 
 def raw_check_specs(key: list[str], checks: list) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(name=fn.__name__, asset=key, blocking=blocking, description=describe(fn))
         for fn, blocking in checks
     ]
-
-
-def _raw_asset(source: SourceSpec) -> dg.AssetsDefinition:
-    owners = [source.owner] if source.owner else None
-    # Checks run in the asset's own step (see pipelines.wiring.stage_asset for why).
-    checks = quality.raw_checks(source.name)
-
-    @dg.asset(
-        key=["raw", source.name],
-        group_name=source.department,
-        kinds={source.dialect},
-        owners=owners,
-        description=source.description or f"Customer records of {source.name}, as read.",
-        code_version=code_version(extract_module),
-        tags={"layer": "raw"},
-        metadata={"work_layer": f"raw/{source.name}.parquet", "source_kind": source.kind},
-        retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
-        check_specs=raw_check_specs(["raw", source.name], checks),
-    )
-    def raw_source(context: AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
-        settings = run_settings(context, sync)
-        result = _extract(context, settings, source.name, None)
-        if result.unmapped_columns:
-            context.log.info(f"source {source.name}: unmapped columns {result.unmapped_columns}")
-        metadata = work_asset_metadata(stages.work_area(settings).raw_path(source.name))
-        return dg.MaterializeResult(
-            metadata={
-                **metadata,
-                **_extract_metadata(result.tables[source.name]),
-                "dagster/row_count": result.rows,
-                "activity_rows": dg.MetadataValue.json(result.activity_rows),
-                "unmapped_columns": dg.MetadataValue.json(result.unmapped_columns),
-            },
-            check_results=[check_result(fn(settings)) for fn, _ in checks],
-        )
-
-    return raw_source
 
 
 def _extract(
@@ -83,48 +52,118 @@ def _extract_metadata(table: extract_module.TableResult) -> dict:
     }
 
 
-def _raw_activity_asset(source: SourceSpec, activity: ActivitySpec) -> dg.AssetsDefinition:
-    """raw/<source>/<activity>: one asset per activity table, made from the registry."""
-    read = source.read(activity.name)
-    checks = quality.raw_checks(source.name, activity.name)
-
-    @dg.asset(
-        key=["raw", source.name, activity.name],
+def _table_spec(source: SourceSpec, activity: ActivitySpec | None) -> dg.AssetSpec:
+    """The asset of one table of `source`: its customers (activity None) or one activity."""
+    read = source.read(activity.name if activity else None)
+    if activity is None:
+        key = ["raw", source.name]
+        description = source.description or f"Customer records of {source.name}, as read."
+        layer = f"raw/{source.name}.parquet"
+    else:
+        key = ["raw", source.name, activity.name]
+        description = f"{activity.type} rows of {source.name} ({activity.name}), as read."
+        layer = f"raw/{source.name}__{activity.name}.parquet"
+    return dg.AssetSpec(
+        key=key,
         group_name=source.department,
         kinds={dialect_of(read.kind, read.url)},
         owners=[source.owner] if source.owner else None,
-        description=f"{activity.type} rows of {source.name} ({activity.name}), as read.",
+        description=description,
         code_version=code_version(extract_module),
         tags={"layer": "raw"},
-        metadata={
-            "work_layer": f"raw/{source.name}__{activity.name}.parquet",
-            "source_kind": read.kind,
-        },
-        retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
-        check_specs=raw_check_specs(["raw", source.name, activity.name], checks),
+        metadata={"work_layer": layer, "source_kind": read.kind},
+        skippable=True,
     )
-    def raw_activity(context: AssetExecutionContext, sync: SyncSettings) -> dg.MaterializeResult:
-        settings = run_settings(context, sync)
-        result = _extract(context, settings, source.name, activity.name)
-        table = result.tables[read.key]
-        path = stages.work_area(settings).raw_path(source.name, activity.name)
-        return dg.MaterializeResult(
-            metadata={
-                **work_asset_metadata(path),
-                **_extract_metadata(table),
-                "dagster/row_count": table.rows,
-                "unmapped_columns": dg.MetadataValue.json(table.unmapped_columns),
-            },
-            check_results=[check_result(fn(settings)) for fn, _ in checks],
-        )
 
-    return raw_activity
+
+def _source_assets(source: SourceSpec) -> dg.AssetsDefinition:
+    """raw/<source> and raw/<source>/<activity>: one asset per table, extracted together in
+    one step, two tables at a time (a table's read, merge and writes leave a core idle:
+    the whole 1M demo extracted in 15.6 s instead of 20.7 s).
+
+    A table that fails does so alone: the step yields the tables that extracted, then fails
+    with the first error (a schema drift is not retried: retrying cannot fix it)."""
+    activities: list[ActivitySpec | None] = [None, *source.activities]
+    specs = {}
+    check_specs = []
+    checks = {}
+    for activity in activities:
+        spec = _table_spec(source, activity)
+        name = activity.name if activity else None
+        specs[spec.key] = name
+        checks[spec.key] = quality.raw_checks(source.name, name)
+        check_specs += raw_check_specs(list(spec.key.path), checks[spec.key])
+
+    @dg.multi_asset(
+        name=f"raw__{source.name}",
+        specs=[_table_spec(source, a) for a in activities],
+        check_specs=check_specs,
+        can_subset=True,
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    )
+    def raw_source(context: AssetExecutionContext, sync: SyncSettings):
+        settings = run_settings(context, sync)
+        wanted = [key for key in specs if key in context.selected_asset_keys]
+        failures: list[BaseException] = []
+        with ThreadPoolExecutor(max_workers=EXTRACT_LANES) as lanes:
+            futures = {
+                key: lanes.submit(_extract, context, settings, source.name, specs[key])
+                for key in wanted
+            }
+            for key, future in futures.items():
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - raised below, after the others
+                    failures.append(exc)
+                    continue
+                yield _materialization(context, settings, key, specs[key], result, checks[key])
+        if failures:
+            raise failures[0]
+
+    return raw_source
+
+
+def _materialization(
+    context: AssetExecutionContext,
+    settings: Settings,
+    key: dg.AssetKey,
+    activity: str | None,
+    result: extract_module.ExtractResult,
+    checks: list,
+) -> dg.MaterializeResult:
+    source = result.source
+    table = result.tables[source if activity is None else f"{source}/{activity}"]
+    path = stages.work_area(settings).raw_path(source, activity)
+    metadata = {
+        **work_asset_metadata(path),
+        **_extract_metadata(table),
+        "dagster/row_count": table.rows,
+        "unmapped_columns": dg.MetadataValue.json(table.unmapped_columns),
+    }
+    if activity is None:
+        if result.unmapped_columns:
+            context.log.info(f"source {source}: unmapped columns {result.unmapped_columns}")
+        metadata["activity_rows"] = dg.MetadataValue.json(result.activity_rows)
+    return dg.MaterializeResult(
+        asset_key=key,
+        metadata=metadata,
+        # Named by asset: the tables of one step share their checks' names.
+        check_results=[_for_asset(key, check_result(fn(settings))) for fn, _ in checks],
+    )
+
+
+def _for_asset(key: dg.AssetKey, result: dg.AssetCheckResult) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=result.check_name,
+        passed=result.passed,
+        severity=result.severity,
+        metadata=result.metadata,
+        description=result.description,
+    )
 
 
 def raw_assets(registry: Registry) -> list[dg.AssetsDefinition]:
-    """One asset per source table (customers and each activity), checks included."""
-    assets = []
-    for source in registry.sources:
-        assets.append(_raw_asset(source))
-        assets.extend(_raw_activity_asset(source, a) for a in source.activities)
-    return assets
+    """One asset per source table (customers and each activity), checks included; one step
+    per source."""
+    return [_source_assets(source) for source in registry.sources]

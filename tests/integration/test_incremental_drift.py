@@ -56,3 +56,33 @@ def test_broken_source_fails_alone_and_blocks_the_publish(
         assert f"raw/{table}" in materialized
     assert not any(key.startswith(("core/", "marts/", "audit/")) for key in materialized)
     assert not sync_env.store_path.exists()  # nothing was published
+
+
+def test_one_table_of_a_source_materializes_alone(sync_env) -> None:
+    """A source's tables are extracted by one step, yet each is its own asset: selecting
+    one (e.g. from the UI) extracts only that table, with its checks."""
+    import dagster as dg
+
+    from pipelines import stages
+    from pipelines.settings import load_settings
+
+    job = build_defs().resolve_job_def("nightly_sync")
+    result = job.execute_in_process(
+        asset_selection=[dg.AssetKey(["raw", "crm", "orders"])], raise_on_error=False
+    )
+    assert result.success
+    materialized = [
+        "/".join(e.asset_key.path)
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    ]
+    assert materialized == ["raw/crm/orders"]
+    checked = {
+        e.event_specific_data.asset_key.to_user_string()
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    assert checked == {"raw/crm/orders"}
+    work = stages.work_area(load_settings())
+    assert work.raw_path("crm", "orders").exists()
+    assert not work.raw_path("crm").exists()
