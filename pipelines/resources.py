@@ -41,9 +41,13 @@ def run_settings(context: dg.OpExecutionContext, sync: SyncSettings) -> Settings
     return settings
 
 
-def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
-    """A plain check outcome as a Dagster check result (figures become metadata)."""
+def check_result(
+    outcome: CheckOutcome, asset_key: dg.AssetKey | None = None
+) -> dg.AssetCheckResult:
+    """A plain check outcome as a Dagster check result (figures become metadata); a step
+    that materializes several assets whose checks share names says which asset it checked."""
     return dg.AssetCheckResult(
+        asset_key=asset_key,
         check_name=outcome.name,
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity(outcome.severity),
