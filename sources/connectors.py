@@ -25,10 +25,8 @@ import csv
 import glob
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -553,19 +551,23 @@ def stream_sqlite(
     values; the driver infers a column's Arrow type from the first batch, so a first row of
     empty strings (dropped again) makes every column text even when its first batch holds only
     NULLs. The watermark filter is the one `_changed_since` builds, bound the same way."""
-    uri = f"{path.resolve().as_uri()}?mode=ro"
     if query:
         relation = f"({query}) AS src"
     else:
         relation = ".".join(_sqlite_ident(part) for part in (table or "").split(".") if part)
+    connection = adbc_sqlite.connect(f"{path.resolve().as_uri()}?mode=ro")
+    cursor = connection.cursor()
+
+    def release() -> None:
+        cursor.close()
+        connection.close()
+
     try:
-        with closing(sqlite3.connect(uri, uri=True)) as probe:
-            names = [d[0] for d in probe.execute(f"SELECT * FROM {relation} LIMIT 0").description]  # noqa: S608
-    except sqlite3.Error as exc:
-        raise SourceReadError(
-            f"source {source!r}: query failed ({type(exc).__name__}: {exc}); "
-            "check 'url', 'table'/'query' and that the database file is readable"
-        ) from exc
+        cursor.execute(f"SELECT * FROM {relation} LIMIT 0")  # noqa: S608
+        names = cursor.fetch_arrow_table().column_names
+    except adbc_sqlite.Error as exc:
+        release()
+        raise _sqlite_error(source, exc) from exc
     where, parameters = "", None
     if watermark and since is not None:
         column = _sqlite_ident(watermark)
@@ -573,13 +575,6 @@ def stream_sqlite(
     types_row = ", ".join(f"'' AS {_sqlite_ident(n)}" for n in names)
     values = ", ".join(f"CAST({_sqlite_ident(n)} AS TEXT)" for n in names)
     statement = f"SELECT {types_row} UNION ALL SELECT {values} FROM {relation}{where}"  # noqa: S608
-    connection = adbc_sqlite.connect(uri)
-    cursor = connection.cursor()
-
-    def release() -> None:
-        cursor.close()
-        connection.close()
-
     stream = BatchStream(names=names, batches=iter(()), filtered=since is not None, closer=release)
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -596,15 +591,19 @@ def stream_sqlite(
                         [_as_text(column) for column in batch.columns], schema=schema
                     )
         except (adbc_sqlite.Error, OSError) as exc:
-            raise SourceReadError(
-                f"source {source!r}: query failed ({type(exc).__name__}: {exc}); "
-                "check 'url', 'table'/'query' and that the database file is readable"
-            ) from exc
+            raise _sqlite_error(source, exc) from exc
         finally:
             stream.close()
 
     stream.batches = batches()
     return stream
+
+
+def _sqlite_error(source: str, exc: Exception) -> SourceReadError:
+    return SourceReadError(
+        f"source {source!r}: query failed ({type(exc).__name__}: {exc}); "
+        "check 'url', 'table'/'query' and that the database file is readable"
+    )
 
 
 def _connect_args(url: str) -> dict[str, Any]:

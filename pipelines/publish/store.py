@@ -456,14 +456,25 @@ def _rewrite_whole(con: duckdb.DuckDBPyConnection, load: TableLoad, column_list:
     rows = pq.ParquetFile(file).metadata.num_rows
     if rows > PATCH_REWRITE_MAX_ROWS:
         return False
-    _recreate_empty(con, load.table)
-    con.execute(
-        f"INSERT INTO {_quoted(load.table)} ({column_list}) "  # noqa: S608 - model identifiers
-        f"SELECT {column_list} FROM read_parquet(?)",
-        [str(file)],
-    )
+    _refill(con, load.table, column_list, "read_parquet(?)", [file])
     log.info("patch %s: %d rows rewritten whole (most changed)", load.table, rows)
     return True
+
+
+def _refill(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    column_list: str,
+    relation: str,
+    parameters: list[object] | None = None,
+) -> None:
+    """Replace every row of `table` with `relation`'s (emptied by `_recreate_empty`)."""
+    _recreate_empty(con, table)
+    con.execute(
+        f"INSERT INTO {_quoted(table)} ({column_list}) "  # noqa: S608 - model identifiers
+        f"SELECT {column_list} FROM {relation}",
+        [str(p) for p in parameters or []],
+    )
 
 
 def _delta_applies(load: TableLoad, store: Path, held: dict[str, str]) -> bool:
@@ -533,8 +544,7 @@ def _patch_duckdb(
                 return False
             # Most rows changed (customer_360's as_of moves every day): replace this table's
             # rows in place rather than rebuild the whole store.
-            _recreate_empty(con, load.table)
-            con.execute(f"INSERT INTO {target} ({column_list}) SELECT * FROM __new")  # noqa: S608
+            _refill(con, load.table, column_list, "__new")
             continue
         _delete_then_insert(
             con,

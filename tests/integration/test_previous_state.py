@@ -232,13 +232,15 @@ def test_a_table_left_unwritten_is_written_only_if_the_store_needs_it(tmp_path, 
     assert rows == [("C1", 1), ("C2", 2), ("C3", 1)]
 
 
-@pytest.mark.parametrize("too_large", [False, True], ids=["rewritten in place", "too large"])
+@pytest.mark.parametrize("case", ["in place", "too large", "store replaced"])
 def test_a_mostly_changed_table_is_rewritten_whole_without_a_second_comparison(
-    tmp_path, monkeypatch, too_large
+    tmp_path, monkeypatch, case
 ) -> None:
     """A `rewrite` delta (the run found most rows changed against the store file): the store
     empties the table and loads the run's file, without comparing it again; a table larger
-    than PATCH_REWRITE_MAX_ROWS is not rewritten in place: the store is built fresh."""
+    than PATCH_REWRITE_MAX_ROWS is not rewritten in place: the store is built fresh. If the
+    store file was replaced since the run read it, the store compares the table itself, finds
+    most rows changed and refills it in place all the same."""
     path, work, con = _kept(tmp_path, "C1", "C2")
     url = f"duckdb:///{path}"
     store._compact_marker(path).write_text(json.dumps({"size": store._used_bytes(path)}))
@@ -259,16 +261,29 @@ def test_a_mostly_changed_table_is_rewritten_whole_without_a_second_comparison(
 
     # (The comparison of whole tables never calls it.)
     monkeypatch.setattr(store, "_rewrite_whole", recording_rewrite)
-    if too_large:
+    emptied = []
+    real_recreate = store._recreate_empty
+
+    def recording_recreate(con, table):
+        emptied.append(table)
+        real_recreate(con, table)
+
+    monkeypatch.setattr(store, "_recreate_empty", recording_recreate)
+    if case == "too large":
         monkeypatch.setattr(store, "PATCH_REWRITE_MAX_ROWS", 1)
+    if case == "store replaced":  # e.g. a steward edit: same rows, another file
+        shutil.copyfile(path, tmp_path / "edited.duckdb")
+        os.replace(tmp_path / "edited.duckdb", path)
+        monkeypatch.setattr(store, "PATCH_MIN_ROWS", 0)  # the share rule, on two rows
     load = store.TableLoad(
         table="core.customer",
         path=whole,
         mode="replace",
         delta=store.TableDelta(base_file=work.root / PREVIOUS_STORE, rewrite=True),
     )
-    assert store.publish(url, [load]) == ("fresh" if too_large else "patched")
-    assert rewrites == ["core.customer"]
+    assert store.publish(url, [load]) == ("fresh" if case == "too large" else "patched")
+    assert rewrites == ([] if case == "store replaced" else ["core.customer"])
+    assert emptied == ([] if case == "too large" else ["core.customer"])
     con = duckdb.connect(str(path), read_only=True)
     rows = con.execute("SELECT customer_id, record_count FROM core.customer ORDER BY 1").fetchall()
     comment = con.execute(
