@@ -9,7 +9,7 @@ Each measurement runs in its own child process so that its peak memory (VmHWM) i
 - `bare`: Splink 5 alone on the same staged records with the same model settings (train,
   predict, Splink's own clustering), i.e. what wiring Splink by hand costs;
 - `incremental`: after changing a share of the CRM records at the source, one more sync,
-  dated the next day (as a nightly run is: customer_360's as_of moves for every customer).
+  dated the next day (as a nightly run is: load times and the changed rows' dates move).
 Figures go to `bench/out/perf_<N>.json`; the medians print as a Markdown table.
 """
 
@@ -61,8 +61,8 @@ def child_sync() -> dict[str, Any]:
 
     days_later = int(os.environ.get(DAYS_LATER_ENV) or 0)
     if days_later:
-        # The next night's sync: what depends on the date (customer_360's as_of, load times)
-        # moves as it does between two nightly runs.
+        # The next night's sync: what depends on the date (load times, the as_of of the
+        # customer_360 rows that change) moves as it does between two nightly runs.
         clock = stages.utcnow
         stages.utcnow = lambda: clock() + dt.timedelta(days=days_later)
 

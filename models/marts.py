@@ -47,7 +47,13 @@ class Customer360(Base):
     shipments: Mapped[int] = column(Integer, comment="Shipments.")
     first_interaction_at: Mapped[dt.datetime | None] = column(DateTime, comment="Earliest.")
     last_interaction_at: Mapped[dt.datetime | None] = column(DateTime, comment="Latest.")
-    as_of: Mapped[dt.date] = column(Date, comment="Publish date.")
+    as_of: Mapped[dt.date] = column(
+        Date,
+        comment=(
+            "Date of the sync that last changed this row; a row whose figures stay the same "
+            "keeps its date (every sync since: audit.sync_run)."
+        ),
+    )
 
 
 class KpiMonthly(Base):

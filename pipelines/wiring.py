@@ -7,7 +7,7 @@ import dagster as dg
 
 from pipelines import stages
 from pipelines.ops.metadata import code_version, work_asset_metadata
-from pipelines.quality import CheckOutcome
+from pipelines.quality import CheckOutcome, remember_outcome
 from pipelines.resources import SyncSettings, check_result, count_metadata, run_settings
 from pipelines.settings import Settings
 
@@ -64,9 +64,11 @@ def stage_asset(
         metadata = count_metadata(figures)
         path = stages.work_area(settings).path(layer)
         metadata.update(work_asset_metadata(path, lineage(settings) if lineage else None))
+        outcomes = [check_fn(settings) for check_fn, _ in checks]
+        for (check_fn, _), outcome in zip(checks, outcomes, strict=True):
+            remember_outcome(settings, context.run_id, check_fn, outcome)
         return dg.MaterializeResult(
-            metadata=metadata,
-            check_results=[check_result(check_fn(settings)) for check_fn, _ in checks],
+            metadata=metadata, check_results=[check_result(outcome) for outcome in outcomes]
         )
 
     return [_asset]

@@ -114,7 +114,10 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 )
 def publish_store(context: AssetExecutionContext, sync: SyncSettings):
     settings = run_settings(context, sync)
-    checks = [check(settings).as_row() for check in quality.PRE_PUBLISH_CHECKS]
+    checks = [
+        quality.outcome_in_run(settings, context.run_id, check).as_row()
+        for check in quality.PRE_PUBLISH_CHECKS
+    ]
     outcomes: list[quality.CheckOutcome] = []
 
     def verify(con: duckdb.DuckDBPyConnection) -> None:

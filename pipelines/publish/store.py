@@ -52,8 +52,8 @@ class TableDelta:
     the delta applies while the store is still that very file).
 
     `rewrite` (no upserts, no removed): most of the base's rows changed, so the table is
-    replaced whole without the store comparing it again (customer_360's as_of moves for
-    every customer each new day)."""
+    replaced whole without the store comparing it again (e.g. a survivorship rule changed:
+    most golden records differ)."""
 
     upserts: Path | None = None
     removed: Path | None = None
@@ -542,8 +542,8 @@ def _patch_duckdb(
         if rows > PATCH_MIN_ROWS and changed + gone > PATCH_MAX_SHARE * rows:
             if rows > PATCH_REWRITE_MAX_ROWS:
                 return False
-            # Most rows changed (customer_360's as_of moves every day): replace this table's
-            # rows in place rather than rebuild the whole store.
+            # Most rows changed (a survivorship or model change): replace this table's rows
+            # in place rather than rebuild the whole store.
             _refill(con, load.table, column_list, "__new")
             continue
         _delete_then_insert(
