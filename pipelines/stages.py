@@ -7,11 +7,13 @@ figures it wants shown (counts only: never personal values).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -34,7 +36,8 @@ from pipelines.golden.survivorship import build_golden
 from pipelines.golden.survivorship import load_config as load_survivorship
 from pipelines.identity.assign import assign_ids
 from pipelines.identity.erasure import apply_suppression
-from pipelines.link.clustering import cluster
+from pipelines.link import clustering
+from pipelines.link.clustering import cluster, cluster_incrementally
 from pipelines.link.incremental import BASE_PAIRS, BASE_STAGED, link_incrementally
 from pipelines.link.linkage import link
 from pipelines.link.review import build_review_queue
@@ -151,6 +154,20 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
     return {"records_per_source": per_source, **counts}
 
 
+# The records whose pairs an incremental linking scored again or dropped (`link_incrementally`).
+PAIRS_TOUCHED = "pairs_touched"
+# The pairs the last clustering used (a hard link), kept beside its output (`clusters`,
+# `cluster_review`) as the next run's base.
+CLUSTER_BASE_PAIRS = "clusters_base__pairs"
+
+
+def _file_identity(path: Path) -> str:
+    """Size and modification time: a kept base is a hard link of the very file; a copy that
+    keeps both (`cp -a` of the work area) has the same content too."""
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def score_pairs(settings: Settings) -> dict[str, Any]:
     work = work_area(settings)
     # Splink logs a warning per comparison level it cannot train on small data; the figures
@@ -175,6 +192,15 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
         )
     if incremental is not None:
         work.save(con, "pairs")
+        # Tied to the pairs it describes and to the base they were made from (identities).
+        work.save(
+            con,
+            PAIRS_TOUCHED,
+            metadata={
+                "pairs": _file_identity(work.path("pairs")),
+                "base": _file_identity(work.path(BASE_PAIRS)),
+            },
+        )
         work.keep("pairs", BASE_PAIRS)
         work.keep("staged", BASE_STAGED)
         con.close()
@@ -202,6 +228,7 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
         comparison_viewer=True,
     )
     work.save(con, "pairs")
+    work.path(PAIRS_TOUCHED).unlink(missing_ok=True)
     work.keep("pairs", BASE_PAIRS)
     work.keep("staged", BASE_STAGED)
     con.close()
@@ -223,12 +250,47 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _clustering_inputs(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
+    """What makes two clusterings of the same pairs agree: the settings, the steward
+    decisions and the clustering code."""
+    listed = (
+        "SELECT string_agg(record_key_l || '>' || record_key_r, ',' "
+        "ORDER BY record_key_l, record_key_r) FROM {}"
+    )
+    (decisions,), = con.execute(
+        f"SELECT md5(concat_ws('|', ({listed.format('must_link')}), "  # noqa: S608 - constants
+        f"({listed.format('cannot_link')})))"
+    ).fetchall()
+    code = hashlib.sha256(Path(clustering.__file__).read_bytes()).hexdigest()
+    return f"{settings.match_threshold}:{decisions}:{code}"
+
+
+def _cluster_base_matches(work: WorkArea, inputs: str) -> bool:
+    """Whether this run's pairs are the last clustering's plus `PAIRS_TOUCHED`, and that
+    clustering's output and base are whole and made with the same inputs."""
+    names = (PAIRS_TOUCHED, CLUSTER_BASE_PAIRS, "clusters", "cluster_review")
+    if not all(work.path(name).exists() for name in names):
+        return False
+    clustered = work.layer_metadata("clusters", "pairs")
+    return (
+        work.layer_metadata("clusters", "inputs") == inputs
+        and clustered == _file_identity(work.path(CLUSTER_BASE_PAIRS))
+        and work.layer_metadata(PAIRS_TOUCHED, "base") == clustered
+        and work.layer_metadata(PAIRS_TOUCHED, "pairs") == _file_identity(work.path("pairs"))
+        and work.layer_metadata("cluster_review", "clusters")
+        == work.layer_metadata("clusters", "version")
+    )
+
+
 def cluster_records(settings: Settings) -> dict[str, Any]:
+    """Cluster the scored pairs. On a nightly run with the same settings and steward
+    decisions as the last clustering, only the graph components that changed are clustered
+    again (`cluster_incrementally`; the step at a million records with 1% changed, two runs
+    alternating: 6.7 / 8.0 -> 2.3 / 2.5 s, clusters identical to clustering everything)."""
     work = work_area(settings)
     con = connect()
-    # Only staged's record keys are read (a view); the pairs are read many times.
+    # Only staged's record keys are read (a view).
     _load(con, work, "staged")
-    _materialise(con, work, "pairs")
     # Steward decisions are read from the store itself: clustering runs before identity,
     # which is where the store's previous state is copied into the work area.
     decisions = load_steward_decisions(settings.store_url)
@@ -241,14 +303,36 @@ def cluster_records(settings: Settings) -> dict[str, Any]:
         "CREATE TABLE cannot_link AS SELECT record_key_l, record_key_r FROM decisions "
         "WHERE decision = 'cannot_link'"
     )
-    counts = cluster(
-        con,
-        "staged",
-        "pairs",
-        threshold=settings.match_threshold,
-        must_link="must_link",
-        cannot_link="cannot_link",
+    inputs = _clustering_inputs(con, settings)
+    incremental = not (settings.full_refresh or settings.full_relink) and _cluster_base_matches(
+        work, inputs
     )
+    constraints = {
+        "threshold": settings.match_threshold,
+        "must_link": "must_link",
+        "cannot_link": "cannot_link",
+    }
+    if incremental:
+        # The pairs are read twice here: a view (loading them as a table cost more).
+        _load(con, work, "pairs")
+        work.load(con, PAIRS_TOUCHED, "touched")
+        work.load(con, CLUSTER_BASE_PAIRS, "base_pairs")
+        work.load(con, "clusters", "base_clusters")
+        work.load(con, "cluster_review", "base_review")
+        counts = cluster_incrementally(
+            con,
+            "staged",
+            "pairs",
+            touched="touched",
+            base_pairs="base_pairs",
+            base_clusters="base_clusters",
+            base_review="base_review",
+            **constraints,
+        )
+    else:
+        # The full clustering reads the pairs many times.
+        _materialise(con, work, "pairs")
+        counts = cluster(con, "staged", "pairs", **constraints)
     review = build_review_queue(
         con,
         low=settings.review_min_probability,
@@ -256,11 +340,23 @@ def cluster_records(settings: Settings) -> dict[str, Any]:
         decisions="decisions",
     )
     con.unregister("decisions")
-    work.save(con, "clusters")
+    version = uuid.uuid4().hex
+    work.save(
+        con,
+        "clusters",
+        metadata={
+            "inputs": inputs,
+            "version": version,
+            "pairs": _file_identity(work.path("pairs")),
+        },
+    )
+    work.save(con, "cluster_review", metadata={"clusters": version})
     work.save(con, "review_pair")
     con.close()
+    work.keep("pairs", CLUSTER_BASE_PAIRS)
     return {
         **counts,
+        "mode": "incremental" if incremental else "full",
         "steward_decisions_applied": decisions.num_rows,
         "review_pairs": review,
     }

@@ -100,6 +100,77 @@ def _normalised_pairs(table: str) -> str:
     )
 
 
+def _decisions(
+    con: duckdb.DuckDBPyConnection, must_link: str | None, cannot_link: str | None
+) -> None:
+    """Tables `__cl_must` and `__cl_cannot`: the review decisions as (a, b), a < b."""
+    empty = "SELECT NULL AS a, NULL AS b LIMIT 0"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __cl_must AS "
+        + (_normalised_pairs(must_link) if must_link else empty)
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __cl_cannot AS "
+        + (_normalised_pairs(cannot_link) if cannot_link else empty)
+    )
+
+
+def _candidate_edges(
+    con: duckdb.DuckDBPyConnection,
+    staged: str,
+    pairs: str,
+    threshold: float,
+    nodes_out: str,
+    edges_out: str,
+) -> None:
+    """Step 1: table `nodes_out` (the record keys of `staged`) and `edges_out(a, b, p, must)`,
+    the candidate edges. Must-link wins over a low score; cannot-link removes the direct edge
+    (indirect paths are handled in step 4). Keys unknown to `staged` are ignored: a stale
+    review decision must not resurrect a deleted record."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_q(nodes_out)} AS "  # noqa: S608
+        f"SELECT DISTINCT record_key FROM {_q(staged)} WHERE record_key IS NOT NULL"
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {_q(edges_out)} AS
+        WITH raw AS (
+            SELECT least(record_key_l, record_key_r) AS a,
+                   greatest(record_key_l, record_key_r) AS b,
+                   match_probability AS p, false AS must
+            FROM {_q(pairs)}
+            WHERE match_probability >= ? AND record_key_l <> record_key_r
+            UNION ALL
+            SELECT a, b, 1.0, true FROM __cl_must
+        )
+        SELECT raw.a, raw.b, max(raw.p) AS p, bool_or(raw.must) AS must
+        FROM raw
+        SEMI JOIN {_q(nodes_out)} na ON na.record_key = raw.a
+        SEMI JOIN {_q(nodes_out)} nb ON nb.record_key = raw.b
+        ANTI JOIN __cl_cannot c ON c.a = raw.a AND c.b = raw.b
+        GROUP BY raw.a, raw.b
+        """,  # noqa: S608
+        [threshold],
+    )
+
+
+def _cluster_figures(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    (records, clusters, singletons, largest), = con.execute(
+        """
+        WITH s AS (SELECT cluster_id, count(*) AS n FROM clusters GROUP BY cluster_id)
+        SELECT (SELECT count(*) FROM clusters), count(*), count(*) FILTER (WHERE n = 1),
+               coalesce(max(n), 0)
+        FROM s
+        """
+    ).fetchall()
+    return {
+        "n_records": records,
+        "n_clusters": clusters,
+        "n_singletons": singletons,
+        "largest_cluster_size": largest,
+    }
+
+
 def cluster(
     con: duckdb.DuckDBPyConnection,
     staged: str = "staged",
@@ -127,41 +198,8 @@ def cluster(
     strong = strong_threshold if strong_threshold is not None else 1 - (1 - threshold) / 10
     strong = max(strong, threshold)
 
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE __cl_nodes AS "  # noqa: S608
-        f"SELECT DISTINCT record_key FROM {_q(staged)} WHERE record_key IS NOT NULL"
-    )
-    must_sql = _normalised_pairs(must_link) if must_link else "SELECT NULL AS a, NULL AS b LIMIT 0"
-    cannot_sql = (
-        _normalised_pairs(cannot_link) if cannot_link else "SELECT NULL AS a, NULL AS b LIMIT 0"
-    )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __cl_must AS {must_sql}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __cl_cannot AS {cannot_sql}")
-
-    # 1. Candidate edges. Must-link wins over a low score; cannot-link removes the
-    # direct edge (indirect paths are handled in step 4). Keys unknown to `staged`
-    # are ignored: a stale review decision must not resurrect a deleted record.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE __cl_edges AS
-        WITH raw AS (
-            SELECT least(record_key_l, record_key_r) AS a,
-                   greatest(record_key_l, record_key_r) AS b,
-                   match_probability AS p, false AS must
-            FROM {_q(pairs)}
-            WHERE match_probability >= ? AND record_key_l <> record_key_r
-            UNION ALL
-            SELECT a, b, 1.0, true FROM __cl_must
-        )
-        SELECT raw.a, raw.b, max(raw.p) AS p, bool_or(raw.must) AS must
-        FROM raw
-        SEMI JOIN __cl_nodes na ON na.record_key = raw.a
-        SEMI JOIN __cl_nodes nb ON nb.record_key = raw.b
-        ANTI JOIN __cl_cannot c ON c.a = raw.a AND c.b = raw.b
-        GROUP BY raw.a, raw.b
-        """,  # noqa: S608
-        [threshold],
-    )
+    _decisions(con, must_link, cannot_link)
+    _candidate_edges(con, staged, pairs, threshold, "__cl_nodes", "__cl_edges")
     n_edges = _scalar(con, "SELECT count(*) FROM __cl_edges")
     n_must_conflicts = _scalar(
         con, "SELECT count(*) FROM __cl_must m JOIN __cl_cannot c USING (a, b)"
@@ -289,14 +327,6 @@ def cluster(
     if review:
         con.executemany("INSERT INTO cluster_review VALUES (?, ?, ?)", review)
 
-    stats = con.execute(
-        """
-        WITH s AS (SELECT cluster_id, count(*) AS n FROM clusters GROUP BY cluster_id)
-        SELECT (SELECT count(*) FROM clusters), count(*), count(*) FILTER (WHERE n = 1),
-               coalesce(max(n), 0)
-        FROM s
-        """
-    ).fetchall()[0]
     for tmp in (
         "__cl_nodes",
         "__cl_must",
@@ -309,10 +339,7 @@ def cluster(
     ):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
     result = {
-        "n_records": stats[0],
-        "n_clusters": stats[1],
-        "n_singletons": stats[2],
-        "largest_cluster_size": stats[3],
+        **_cluster_figures(con),
         "threshold": threshold,
         "strong_threshold": strong,
         "n_edges": n_edges,
@@ -396,3 +423,164 @@ def _split_violations(con: duckdb.DuckDBPyConnection, labels: list[str]) -> int:
     con.execute("DROP TABLE IF EXISTS __cl_relabel")
     con.execute("DROP TABLE IF EXISTS __cl_fix")
     return skipped_must
+
+
+def _whole_components_of_seeds(con: duckdb.DuckDBPyConnection) -> None:
+    """`__inc_region`: the seeds and every record of their components, labelling the whole
+    graph of `__inc_adj`."""
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW __inc_edges AS SELECT src AS a, dst AS b FROM __inc_adj"
+    )
+    connected_components(con, "__inc_edges", "__inc_comp")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __inc_region AS
+        SELECT node AS record_key FROM __inc_comp
+        WHERE label IN (SELECT label FROM __inc_comp c
+                        SEMI JOIN __inc_seed s ON s.record_key = c.node)
+        UNION SELECT record_key FROM __inc_seed;
+        DROP VIEW __inc_edges;
+        DROP TABLE __inc_comp;
+        """
+    )
+
+
+# A search from the changed records that has not closed its components after this many
+# hops labels the whole graph instead (long chains).
+MAX_SEARCH_ROUNDS = 40
+
+
+def cluster_incrementally(
+    con: duckdb.DuckDBPyConnection,
+    staged: str = "staged",
+    pairs: str = "pairs",
+    *,
+    touched: str,
+    base_pairs: str,
+    base_clusters: str,
+    base_review: str,
+    threshold: float,
+    must_link: str | None = None,
+    cannot_link: str | None = None,
+    max_cluster_size: int = DEFAULT_MAX_CLUSTER_SIZE,
+    strong_threshold: float | None = None,
+) -> dict[str, Any]:
+    """`cluster`, given the last run's pairs (`base_pairs`), the `clusters` and
+    `cluster_review` they gave with the same decisions and settings, and the records whose
+    pairs were scored again or dropped since (`touched(record_key)`: new, changed and gone
+    records; every other pair is the base's): only the components of this run's graph that
+    hold a touched record or one of its former partners are clustered again.
+
+    Every step of `cluster` works within one component of the candidate-edge graph, and a
+    cluster's id is one of its records. A component none of whose records is touched or a
+    former partner of one has only pairs carried over unchanged, and no path to a touched
+    record in the old graph either (the step onto one is from a former partner): it is the
+    component clustered last run and keeps its clusters. The components to cluster again
+    are found by a search from those records (at most MAX_SEARCH_ROUNDS hops, else by
+    labelling the whole graph). The figures returned count the whole result; the edge,
+    weak-cut and review figures are those of the components clustered again, besides
+    `records_reclustered`."""
+    _decisions(con, must_link, cannot_link)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __inc_seed AS
+        SELECT record_key FROM {_q(touched)}
+        UNION SELECT record_key_r FROM {_q(base_pairs)} b SEMI JOIN {_q(touched)} t
+            ON t.record_key = b.record_key_l WHERE b.match_probability >= $threshold
+        UNION SELECT record_key_l FROM {_q(base_pairs)} b SEMI JOIN {_q(touched)} t
+            ON t.record_key = b.record_key_r WHERE b.match_probability >= $threshold
+        UNION SELECT b FROM __cl_must SEMI JOIN {_q(touched)} t ON t.record_key = a
+        UNION SELECT a FROM __cl_must SEMI JOIN {_q(touched)} t ON t.record_key = b
+        """,  # noqa: S608
+        {"threshold": threshold},
+    )
+    # Every pair that can be an edge, both ways: a superset of the candidate edges (no
+    # cannot-link or unknown-record filter), whose components are unions of theirs.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __inc_adj AS
+        SELECT record_key_l AS src, record_key_r AS dst FROM {_q(pairs)}
+        WHERE match_probability >= $threshold
+        UNION ALL SELECT record_key_r, record_key_l FROM {_q(pairs)}
+        WHERE match_probability >= $threshold
+        UNION ALL SELECT a, b FROM __cl_must UNION ALL SELECT b, a FROM __cl_must
+        """,  # noqa: S608
+        {"threshold": threshold},
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE __inc_region AS SELECT * FROM __inc_seed")
+    con.execute("CREATE OR REPLACE TEMP TABLE __inc_frontier AS SELECT * FROM __inc_seed")
+    for _ in range(MAX_SEARCH_ROUNDS):
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE __inc_frontier AS
+            SELECT DISTINCT a.dst AS record_key FROM __inc_adj a
+            SEMI JOIN __inc_frontier f ON f.record_key = a.src
+            ANTI JOIN __inc_region r ON r.record_key = a.dst
+            """
+        )
+        if not _scalar(con, "SELECT count(*) FROM __inc_frontier"):
+            break
+        con.execute("INSERT INTO __inc_region SELECT * FROM __inc_frontier")
+    else:
+        _whole_components_of_seeds(con)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __inc_nodes AS
+        SELECT record_key FROM __inc_region SEMI JOIN {_q(staged)} USING (record_key)
+        """  # noqa: S608
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __inc_pairs AS
+        SELECT record_key_l, record_key_r, match_probability FROM {_q(pairs)} p
+        SEMI JOIN __inc_nodes r ON r.record_key = p.record_key_l
+        WHERE match_probability >= ?
+        """,  # noqa: S608
+        [threshold],
+    )
+    result = cluster(
+        con,
+        "__inc_nodes",
+        "__inc_pairs",
+        threshold=threshold,
+        must_link=must_link,
+        cannot_link=cannot_link,
+        max_cluster_size=max_cluster_size,
+        strong_threshold=strong_threshold,
+    )
+    reclustered = result["n_records"]
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __inc_clusters AS SELECT * FROM clusters;
+        CREATE OR REPLACE TABLE clusters AS
+        SELECT record_key, cluster_id FROM (
+            SELECT b.record_key, b.cluster_id FROM {_q(base_clusters)} b
+            ANTI JOIN __inc_region r USING (record_key)
+            UNION ALL SELECT record_key, cluster_id FROM __inc_clusters
+        )
+        ORDER BY cluster_id, record_key;
+
+        -- A review entry names a cluster by one of its records (the smallest).
+        CREATE OR REPLACE TEMP TABLE __inc_review AS SELECT * FROM cluster_review;
+        CREATE OR REPLACE TABLE cluster_review AS
+        SELECT b.* FROM {_q(base_review)} b ANTI JOIN __inc_region r ON r.record_key = b.cluster_id
+        UNION ALL SELECT * FROM __inc_review
+        """  # noqa: S608
+    )
+    for tmp in (
+        "__inc_seed",
+        "__inc_adj",
+        "__inc_region",
+        "__inc_frontier",
+        "__inc_nodes",
+        "__inc_pairs",
+        "__inc_clusters",
+        "__inc_review",
+        "__cl_must",
+        "__cl_cannot",
+    ):
+        con.execute(f"DROP TABLE IF EXISTS {tmp}")
+    result.update(_cluster_figures(con))
+    result.update(records_reclustered=reclustered)
+    logger.info("clustering (incremental): %s", result)
+    return result

@@ -17,9 +17,11 @@ import models
 from pipelines import stages
 from pipelines.definitions import build_defs
 from pipelines.golden.survivorship import build_golden
+from pipelines.link.clustering import cluster
 from pipelines.marts.customer_360 import resolve_activity
 from pipelines.publish import store
 from pipelines.publish.prepare import published_loads
+from pipelines.settings import load_settings
 from pipelines.workarea import WorkArea, connect
 
 
@@ -97,11 +99,18 @@ def catalog(path: Path) -> dict[str, list[tuple]]:
 
 
 def assert_like_a_full_build(work: WorkArea) -> None:
-    """The layers built incrementally (activity resolution, golden records) hold what
-    building them from all records gives."""
+    """The layers built incrementally (clusters, activity resolution, golden records) hold
+    what building them from all records gives."""
     con = connect()
-    for layer in ("activity", "assignment", "staged"):
+    for layer in ("activity", "assignment", "staged", "pairs"):
         work.load(con, layer)
+    work.load(con, "clusters", "incremental_clusters")
+    cluster(con, "staged", "pairs", threshold=load_settings().match_threshold)
+    differs = con.execute(
+        "SELECT count(*) FROM (SELECT * FROM clusters EXCEPT SELECT * FROM incremental_clusters "
+        "UNION ALL (SELECT * FROM incremental_clusters EXCEPT SELECT * FROM clusters))"
+    ).fetchall()[0][0]
+    assert differs == 0, "clusters"
     resolve_activity(con)
     build_golden(con)
     for table in ("resolved_activity", "activity_quarantine", "golden", "provenance"):
@@ -142,6 +151,15 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
         return real_apply(con, load, column_list)
 
     monkeypatch.setattr(store, "_apply_delta", recording_apply)
+    reclustered: list[int] = []
+    real_incremental = stages.cluster_incrementally
+
+    def recording_incremental(*args, **kwargs):
+        counts = real_incremental(*args, **kwargs)
+        reclustered.append(counts["records_reclustered"])
+        return counts
+
+    monkeypatch.setattr(stages, "cluster_incrementally", recording_incremental)
     run_sync()
     assert writes == ["fresh"]  # the first publish builds the store
     before = tmp_path / "before.duckdb"
@@ -157,6 +175,9 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     monkeypatch.setattr(store, "PATCH_MIN_ROWS", 0)
     run_sync()
     assert writes == ["fresh", "patched"]
+    # Clustering: only the components the change touched were clustered again.
+    [records] = reclustered
+    assert 0 < records < 100
     # Only the golden records of changed customers and the activity of records that moved
     # were built again; the store got those changes instead of whole-table comparisons, and
     # the tables built whole got their change against the store file the run read.

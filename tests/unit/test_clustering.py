@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import duckdb
 import pytest
 
-from pipelines.link.clustering import cluster, connected_components
+from pipelines.link import clustering
+from pipelines.link.clustering import cluster, cluster_incrementally, connected_components
 
 
 def _setup(
@@ -164,3 +167,95 @@ def test_invalid_arguments() -> None:
         cluster(con, threshold=1.5)
     with pytest.raises(ValueError):
         cluster(con, threshold=0.9, max_cluster_size=1)
+
+
+def _random_run(rng: random.Random, records: list[str]) -> list[tuple[str, str, float]]:
+    """Pairs among `records`: many small groups (strong, weak and review-band links) and a
+    few long weak chains, so that cuts, the size guard and cannot-links all have work."""
+    pairs = []
+    for _ in range(len(records) * 2):
+        a, b = rng.sample(records, 2)
+        if abs(records.index(a) - records.index(b)) > 8 and rng.random() < 0.8:
+            continue  # mostly near neighbours: groups, not one giant component
+        pairs.append((a, b, rng.choice([0.5, 0.91, 0.95, 0.97, 0.995, 0.999])))
+    return pairs
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_incremental_clustering_equals_clustering_everything(seed: int) -> None:
+    rng = random.Random(seed)
+    records = [f"r{i:03d}" for i in range(160)]
+    pairs = _random_run(rng, records)
+    cannot = [tuple(rng.sample(records[:40], 2)) for _ in range(3)]
+    must = [tuple(rng.sample(records[40:80], 2)) for _ in range(3)]
+    settings = {"threshold": 0.9, "max_cluster_size": 6, "must_link": "must_link",
+                "cannot_link": "cannot_link"}
+    con = _setup(records, pairs, must, cannot)
+    cluster(con, **settings)
+    con.execute("CREATE TABLE base_clusters AS SELECT * FROM clusters")
+    con.execute("CREATE TABLE base_review AS SELECT * FROM cluster_review")
+    con.execute("CREATE TABLE base_pairs AS SELECT * FROM pairs")
+
+    # The next run, as incremental linking makes it: records gone (with their pairs), new
+    # records, and changed records whose pairs are all scored again (some differently,
+    # some dropped, some new); every other pair is carried over.
+    gone = set(rng.sample(records, 6))
+    new = [f"n{i:03d}" for i in range(8)]
+    kept = [r for r in records if r not in gone]
+    changed = set(rng.sample(kept, 6))
+    touched = gone | changed | set(new)
+    next_pairs = []
+    for a, b, p in pairs:
+        if a in gone or b in gone:
+            continue
+        if a in changed or b in changed:
+            roll = rng.random()
+            if roll < 0.3:
+                continue
+            p = rng.choice([0.3, 0.92, 0.999]) if roll < 0.6 else p
+        next_pairs.append((a, b, p))
+    next_pairs += [(n, rng.choice(kept), rng.choice([0.93, 0.999])) for n in new]
+    next_pairs += [(c, rng.choice(kept), 0.96) for c in changed]
+    con.execute("DELETE FROM staged")
+    con.executemany("INSERT INTO staged VALUES (?, 'person')", [(r,) for r in kept + new])
+    con.execute("DELETE FROM pairs")
+    con.executemany("INSERT INTO pairs VALUES (?, ?, ?)", next_pairs)
+
+    con.execute(
+        "CREATE TABLE touched AS SELECT * FROM (VALUES " + ", ".join(f"('{r}')" for r in touched)
+        + ") t(record_key)"
+    )
+    full = cluster(con, **settings)
+    expected = (_clusters(con), set(con.execute("SELECT * FROM cluster_review").fetchall()))
+    inc = cluster_incrementally(
+        con, touched="touched", base_pairs="base_pairs", base_clusters="base_clusters",
+        base_review="base_review", **settings,
+    )
+    assert _clusters(con) == expected[0]
+    assert set(con.execute("SELECT * FROM cluster_review").fetchall()) == expected[1]
+    for figure in ("n_records", "n_clusters", "n_singletons", "largest_cluster_size"):
+        assert inc[figure] == full[figure], figure
+    # Only part of the graph was clustered again.
+    assert 0 < inc["records_reclustered"] < len(kept) + len(new)
+
+
+def test_a_search_that_does_not_close_labels_the_whole_graph(monkeypatch) -> None:
+    # A chain longer than the search may walk: the whole chain is still clustered again.
+    records = [f"r{i:03d}" for i in range(30)]
+    pairs = [(a, b, 0.999) for a, b in zip(records, records[1:], strict=False)]
+    con = _setup(records, pairs, [], [])
+    settings = {"threshold": 0.9, "max_cluster_size": 50, "must_link": "must_link",
+                "cannot_link": "cannot_link"}
+    cluster(con, **settings)
+    con.execute("CREATE TABLE base_clusters AS SELECT * FROM clusters")
+    con.execute("CREATE TABLE base_review AS SELECT * FROM cluster_review")
+    con.execute("CREATE TABLE base_pairs AS SELECT * FROM pairs")
+    con.execute("DELETE FROM pairs WHERE record_key_l = 'r000'")  # r000 leaves the chain
+    con.execute("CREATE TABLE touched AS SELECT 'r000' AS record_key")
+    monkeypatch.setattr(clustering, "MAX_SEARCH_ROUNDS", 3)
+    inc = cluster_incrementally(
+        con, touched="touched", base_pairs="base_pairs", base_clusters="base_clusters",
+        base_review="base_review", **settings,
+    )
+    assert inc["records_reclustered"] == 30
+    assert _groups(con) == {frozenset({"r000"}), frozenset(records[1:])}
