@@ -115,45 +115,6 @@ def _decisions(
     )
 
 
-def _candidate_edges(
-    con: duckdb.DuckDBPyConnection,
-    staged: str,
-    pairs: str,
-    threshold: float,
-    nodes_out: str,
-    edges_out: str,
-) -> None:
-    """Step 1: table `nodes_out` (the record keys of `staged`) and `edges_out(a, b, p, must)`,
-    the candidate edges. Must-link wins over a low score; cannot-link removes the direct edge
-    (indirect paths are handled in step 4). Keys unknown to `staged` are ignored: a stale
-    review decision must not resurrect a deleted record."""
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_q(nodes_out)} AS "  # noqa: S608
-        f"SELECT DISTINCT record_key FROM {_q(staged)} WHERE record_key IS NOT NULL"
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {_q(edges_out)} AS
-        WITH raw AS (
-            SELECT least(record_key_l, record_key_r) AS a,
-                   greatest(record_key_l, record_key_r) AS b,
-                   match_probability AS p, false AS must
-            FROM {_q(pairs)}
-            WHERE match_probability >= ? AND record_key_l <> record_key_r
-            UNION ALL
-            SELECT a, b, 1.0, true FROM __cl_must
-        )
-        SELECT raw.a, raw.b, max(raw.p) AS p, bool_or(raw.must) AS must
-        FROM raw
-        SEMI JOIN {_q(nodes_out)} na ON na.record_key = raw.a
-        SEMI JOIN {_q(nodes_out)} nb ON nb.record_key = raw.b
-        ANTI JOIN __cl_cannot c ON c.a = raw.a AND c.b = raw.b
-        GROUP BY raw.a, raw.b
-        """,  # noqa: S608
-        [threshold],
-    )
-
-
 def _cluster_figures(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     (records, clusters, singletons, largest), = con.execute(
         """
@@ -198,8 +159,36 @@ def cluster(
     strong = strong_threshold if strong_threshold is not None else 1 - (1 - threshold) / 10
     strong = max(strong, threshold)
 
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __cl_nodes AS "  # noqa: S608
+        f"SELECT DISTINCT record_key FROM {_q(staged)} WHERE record_key IS NOT NULL"
+    )
     _decisions(con, must_link, cannot_link)
-    _candidate_edges(con, staged, pairs, threshold, "__cl_nodes", "__cl_edges")
+
+    # 1. Candidate edges. Must-link wins over a low score; cannot-link removes the
+    # direct edge (indirect paths are handled in step 4). Keys unknown to `staged`
+    # are ignored: a stale review decision must not resurrect a deleted record.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __cl_edges AS
+        WITH raw AS (
+            SELECT least(record_key_l, record_key_r) AS a,
+                   greatest(record_key_l, record_key_r) AS b,
+                   match_probability AS p, false AS must
+            FROM {_q(pairs)}
+            WHERE match_probability >= ? AND record_key_l <> record_key_r
+            UNION ALL
+            SELECT a, b, 1.0, true FROM __cl_must
+        )
+        SELECT raw.a, raw.b, max(raw.p) AS p, bool_or(raw.must) AS must
+        FROM raw
+        SEMI JOIN __cl_nodes na ON na.record_key = raw.a
+        SEMI JOIN __cl_nodes nb ON nb.record_key = raw.b
+        ANTI JOIN __cl_cannot c ON c.a = raw.a AND c.b = raw.b
+        GROUP BY raw.a, raw.b
+        """,  # noqa: S608
+        [threshold],
+    )
     n_edges = _scalar(con, "SELECT count(*) FROM __cl_edges")
     n_must_conflicts = _scalar(
         con, "SELECT count(*) FROM __cl_must m JOIN __cl_cannot c USING (a, b)"
@@ -576,8 +565,6 @@ def cluster_incrementally(
         "__inc_pairs",
         "__inc_clusters",
         "__inc_review",
-        "__cl_must",
-        "__cl_cannot",
     ):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
     result.update(_cluster_figures(con))

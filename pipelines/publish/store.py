@@ -407,8 +407,6 @@ def _primary_key(table: str) -> list[str]:
     return [c.name for c in models.metadata.tables[table].primary_key.columns]
 
 
-
-
 def _delete_then_insert(
     con: duckdb.DuckDBPyConnection, target: str, column_list: str, deleted: list[str]
 ) -> None:
