@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
@@ -126,15 +128,37 @@ def apply_udf(name: str, today: date, columns: list[Any], errors: Counter) -> pa
 PARALLEL_MIN_VALUES = 20_000
 
 
+# A helper that is alive but uses no CPU for this long while its answer is due is stuck, not
+# slow (a computing helper keeps a core busy): its half is then computed here. Seen once, with
+# both processes waiting on each other's pipe while a profiler was pausing them; a nightly run
+# must not hang on a speed-up.
+HELPER_STALL_SECONDS = 30.0
+
+
+class HelperStalled(OSError):
+    """The lookup helper stopped working without exiting."""
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time used so far by process `pid` (Linux /proc); None where that is not readable,
+    and then a helper is never taken for stuck."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # utime and stime: the 14th and 15th fields of stat, counted after the command name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class _Helper:
     """The helper process (`pipelines.cleanse.helper`): one request at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: list[str] | None = None) -> None:
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cleanse.helper"],
+            command or [sys.executable, "-m", "pipelines.cleanse.helper"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -147,8 +171,27 @@ class _Helper:
         self.process.stdin.flush()  # type: ignore[union-attr]
 
     def receive(self) -> tuple[pa.ChunkedArray, int]:
+        self._wait_for_reply()
         reply = pa.ipc.open_stream(self.process.stdout).read_all()
         return reply.column("v"), int((reply.schema.metadata or {})[b"errors"])
+
+    def _wait_for_reply(self) -> None:
+        """Return once the reply starts to arrive. Raises OSError if the helper exits first,
+        HelperStalled if it waits without computing for HELPER_STALL_SECONDS."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        cpu, since = _cpu_seconds(self.process.pid), time.monotonic()
+        while not select.select([stdout], [], [], 1.0)[0]:
+            if self.process.poll() is not None:
+                raise OSError(f"the helper exited with code {self.process.returncode}")
+            now = _cpu_seconds(self.process.pid)
+            if now is None or now != cpu:
+                cpu, since = now, time.monotonic()
+            elif time.monotonic() - since > HELPER_STALL_SECONDS:
+                raise HelperStalled(
+                    f"the helper (pid {self.process.pid}) used no CPU for "
+                    f"{HELPER_STALL_SECONDS:.0f} s while its answer was due"
+                )
 
     def close(self) -> None:
         try:
@@ -187,8 +230,8 @@ class LookupRunner:
             try:
                 self._helper.send(lookup.udf, self.today, rows[half:])  # type: ignore[union-attr]
                 rows_here = rows[:half]
-            except OSError:
-                self._lost_helper()
+            except OSError as exc:
+                self._lost_helper(exc)
                 shared = False
         values = [apply_udf(lookup.udf, self.today, rows_here.columns, self.errors)]
         if shared:
@@ -204,19 +247,23 @@ class LookupRunner:
         """The helper's answer for `rows`; computed here instead if the helper failed."""
         try:
             values, errors = self._helper.receive()  # type: ignore[union-attr]
-        except (pa.ArrowInvalid, OSError, KeyError, ValueError):
-            self._lost_helper()
+        except (pa.ArrowInvalid, OSError, KeyError, ValueError) as exc:
+            self._lost_helper(exc)
             return [apply_udf(lookup.udf, self.today, rows.columns, self.errors)]
         if errors:
             self.errors[lookup.udf] += errors
         return list(values.chunks)
 
-    def _lost_helper(self) -> None:
+    def _lost_helper(self, error: Exception) -> None:
         # Only a speed-up: the run goes on in this process alone.
+        if isinstance(error, HelperStalled) and self._helper is not None:
+            self._helper.process.kill()
+            self._helper.process.wait()
         exit_code = self._helper.process.poll() if self._helper else None
         log.warning(
-            "cleanse: the lookup helper process failed (exit code %s; its error is on stderr "
-            "above); the remaining lookups run in this process alone, more slowly",
+            "cleanse: the lookup helper process failed (%s; exit code %s; any error of its own "
+            "is on stderr above); the remaining lookups run in this process alone, more slowly",
+            error,
             exit_code,
         )
         self.close()

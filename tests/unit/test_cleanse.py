@@ -467,3 +467,65 @@ def test_a_failed_helper_process_only_slows_the_lookups_down(monkeypatch, caplog
     assert "lookup helper process failed" in caplog.text
     assert shared == alone
     assert staged_rows(shared_con) == staged_rows(alone_con)
+
+
+def _helper_running(monkeypatch, code: str) -> None:
+    """Make the lookup runner start `python -c code` as its helper."""
+    import sys
+
+    import pipelines.cleanse.udfs as udfs_module
+
+    real_helper = udfs_module._Helper
+
+    class OtherHelper(real_helper):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__([sys.executable, "-c", code])
+
+    monkeypatch.setattr(udfs_module, "_Helper", OtherHelper)
+    monkeypatch.setattr(udfs_module, "PARALLEL_MIN_VALUES", 10)
+    monkeypatch.setattr(udfs_module, "HELPER_STALL_SECONDS", 1.5)
+
+
+STALL_RECORDS = [
+    record(row=i, key=str(i), given_name=f"Ana{i}", family_name="Gil",
+           phone=f"+34 6{i:08d}", email=f"a{i}@example.com")
+    for i in range(1, 60)
+]
+
+
+def test_a_helper_that_stops_answering_is_given_up_and_its_half_computed_here(
+    monkeypatch, caplog
+) -> None:
+    """A helper alive but idle while its answer is due (it waits on its input for ever) is
+    killed after HELPER_STALL_SECONDS without CPU use: the run neither hangs nor changes."""
+    import time
+
+    alone_con, alone = run(STALL_RECORDS)
+    _helper_running(monkeypatch, "import sys; sys.stdin.buffer.read()")
+    started = time.monotonic()
+    with caplog.at_level("WARNING", logger="pipelines.cleanse.udfs"):
+        shared_con, shared = run(STALL_RECORDS)
+    assert time.monotonic() - started < 30
+    assert "used no CPU for 2 s while its answer was due" in caplog.text
+    assert shared == alone
+    assert staged_rows(shared_con) == staged_rows(alone_con)
+
+
+def test_a_helper_that_computes_longer_than_the_stall_limit_is_waited_for(
+    monkeypatch, caplog
+) -> None:
+    """Slow is not stuck: a helper that keeps a core busy past HELPER_STALL_SECONDS before
+    it answers is waited for, and its answer is used."""
+    alone_con, alone = run(STALL_RECORDS)
+    busy_then_serve = (
+        "import time, runpy\n"
+        "t = time.monotonic()\n"
+        "while time.monotonic() - t < 4: pass\n"
+        "runpy.run_module('pipelines.cleanse.helper', run_name='__main__')"
+    )
+    _helper_running(monkeypatch, busy_then_serve)
+    with caplog.at_level("WARNING", logger="pipelines.cleanse.udfs"):
+        shared_con, shared = run(STALL_RECORDS)
+    assert "helper process failed" not in caplog.text
+    assert shared == alone
+    assert staged_rows(shared_con) == staged_rows(alone_con)
