@@ -21,7 +21,12 @@ import duckdb
 from pipelines.cleanse.incremental import cleanse_incrementally
 from pipelines.cleanse.incremental import save_base as save_cleanse_base
 from pipelines.extract.assessment import source_assessment
-from pipelines.extract.extract import ExtractResult, build_mapped, extract_table
+from pipelines.extract.extract import (
+    ExtractResult,
+    build_mapped,
+    extract_table,
+    run_load_time,
+)
 from pipelines.extract.incremental import (
     read_store_watermarks,
     write_watermark_layer,
@@ -105,7 +110,7 @@ def extract(
     table = extract_table(
         source.read(activity),
         work,
-        utcnow(),
+        run_load_time(work, run_id, utcnow()),
         published=published,
         full_refresh=settings.full_refresh,
         run_id=run_id,

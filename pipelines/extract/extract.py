@@ -188,6 +188,38 @@ def _write_raw(snapshot: Path, target: Path, malformed: bool) -> None:
     os.replace(tmp, target)
 
 
+def run_load_time(work: WorkArea, run_id: str | None, now: dt.datetime) -> dt.datetime:
+    """The load time of every table one run extracts: `now` at its first extraction.
+
+    One time per run, not per table: the multiprocess executor extracts several tables at
+    once in no fixed order, and with a time per table the survivorship's recency rule (for a
+    record without a source timestamp) followed that order, so a golden value could change
+    between two nights with no source change, and the incremental golden build (it needs the
+    load times in last run's order) rebuilt everything whenever the order changed. Records
+    read in one run are equally recent; the group's other rules decide, the same way every
+    night. Without a run id (a table extracted outside a job), `now`."""
+    if run_id is None:
+        return now
+    folder = work.root / "raw" / "run_load_time"
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / f"{run_id}.json"
+    if not marker.exists():
+        tmp = folder / f".{run_id}.{uuid.uuid4().hex}.tmp"
+        tmp.write_text(json.dumps({"loaded_at": now.isoformat()}))
+        try:
+            # Atomic: of two tables of one run extracted at once, one writes, both read it.
+            os.link(tmp, marker)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        # Earlier runs' markers are never read again; a day's grace for a run still going.
+        for old in folder.glob("*.json"):
+            if old != marker and time.time() - old.stat().st_mtime > 86_400:
+                old.unlink(missing_ok=True)
+    return dt.datetime.fromisoformat(json.loads(marker.read_text())["loaded_at"])
+
+
 def table_loaded_at(work: WorkArea, table: str) -> dt.datetime:
     """When this sync extracted `table` ("<source>" or "<source>/<activity>"), from its report."""
     path = _report_path(work, table)

@@ -85,6 +85,15 @@ def test_sync_runs_under_the_multiprocess_executor(sync_env) -> None:
         assert int(tags["customer_store/customers"]) > 0
         assert tags["customer_store/checks_failed"] == "0"
 
+    # The extraction steps ran in their own processes, in no fixed order, yet every table
+    # carries the run's one load time (`run_load_time`): recency between sources cannot
+    # depend on which table was read first.
+    staged = sync_env.work_dir / "staged.parquet"
+    sources, load_times = duckdb.sql(
+        f"SELECT count(DISTINCT source_system), count(DISTINCT loaded_at) FROM '{staged}'"
+    ).fetchall()[0]
+    assert (sources, load_times) == (5, 1)
+
     con = duckdb.connect(str(sync_env.store_path), read_only=True)
     try:
         names = {
