@@ -51,8 +51,13 @@ def demo_mapped(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
         mp.delenv("FULL_REFRESH", raising=False)
         settings = load_settings()
         _extract_all(settings)
-        build_mapped(stages.registry(settings), stages.work_area(settings))
-    return root / "work" / "mapped.parquet"
+        con = connect()
+        # The `mapped` table as the cleansing gets it (the saved layer has no raw_record).
+        build_mapped(stages.registry(settings), stages.work_area(settings), con=con)
+        path = root / "mapped_input.parquet"
+        con.execute(f"COPY mapped TO '{path}' (FORMAT parquet)")
+        con.close()
+    return path
 
 
 def _versions(demo_mapped: Path, tmp_path: Path) -> tuple[Path, Path]:

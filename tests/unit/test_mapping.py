@@ -53,9 +53,8 @@ def mapped(tmp_path: Path):
     registry = load_registry(registry_path, env={})
     work = WorkArea(tmp_path / "work")
     result = extract_source(registry.sources[0], work, dt.datetime(2026, 1, 1))
-    build_mapped(registry, work)
     con = connect()
-    work.load(con, "mapped")
+    build_mapped(registry, work, con=con)  # the `mapped` table stays in `con`
     work.load(con, "activity")
     return con, result
 
@@ -74,10 +73,15 @@ def test_fields_templates_values_and_defaults(mapped) -> None:
     assert result.unmapped_columns == ["new_col"]
 
 
-def test_raw_record_keeps_the_row_as_read(mapped) -> None:
+def test_raw_record_keeps_the_row_as_read(mapped, tmp_path: Path) -> None:
     con, _ = mapped
     raw = con.execute("SELECT raw_record FROM mapped WHERE source_record_id = '1'").fetchall()[0][0]
     assert '"first":"José"' in raw and '"new_col":"x"' in raw
+    # The saved layer is every mapped row without it (only the cleansing reads it).
+    saved = WorkArea(tmp_path / "work").path("mapped")
+    layer = con.execute(f"SELECT * FROM read_parquet('{saved}')")
+    assert "raw_record" not in [d[0] for d in layer.description]
+    assert len(layer.fetchall()) == 3
 
 
 def test_activity_mapping_parses_dates_and_numbers(mapped) -> None:
@@ -120,9 +124,8 @@ def test_malformed_csv_rows_are_extracted_and_quarantined(tmp_path: Path) -> Non
     result = extract_source(registry.sources[0], work, dt.datetime(2026, 1, 1))
     assert result.rows == 3 and result.tables["crm"].malformed_rows == 1
     assert result.unmapped_columns == []  # the pipeline's own column is never "unmapped"
-    build_mapped(registry, work)
     con = connect()
-    con.execute(f"CREATE TABLE mapped AS SELECT * FROM read_parquet('{work.path('mapped')}')")
+    build_mapped(registry, work, con=con)
     malformed = con.execute(
         "SELECT source_row_number, source_record_id, raw_record FROM mapped "
         "WHERE source_record_id IS NULL"
