@@ -47,7 +47,6 @@ def build_history(con: duckdb.DuckDBPyConnection, *, run_id: str, now: dt.dateti
         -- Ids retired by a merge close their last version too.
         UNION ALL
         SELECT customer_id, valid_from, valid_to, run_id, {columns} FROM opened
-        ORDER BY customer_id, valid_from
         """,  # noqa: S608
         {"now": now},
     )

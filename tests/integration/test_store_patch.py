@@ -20,7 +20,7 @@ from pipelines.golden.survivorship import build_golden
 from pipelines.link.clustering import cluster
 from pipelines.marts.customer_360 import resolve_activity
 from pipelines.publish import store
-from pipelines.publish.prepare import published_loads
+from pipelines.publish.prepare import SNAPSHOT_DELTA_TABLES, layer_name, published_loads
 from pipelines.settings import load_settings
 from pipelines.workarea import WorkArea, connect
 
@@ -222,6 +222,18 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     con.close()
     first, second = sorted(dates)
     assert (second - first).days in (1, 2) and 0 < dates[second] < dates[first]
+
+    # Built unsorted, the tables the store may load whole are written in key order.
+    con = duckdb.connect()
+    for table in SNAPSHOT_DELTA_TABLES:
+        keys = ", ".join(c.name for c in models.metadata.tables[table].primary_key.columns)
+        path = work.path(layer_name(table, "publish__"))
+        unsorted = con.execute(
+            f"SELECT count(*) FROM (SELECT ({keys}) AS k, lag(({keys})) OVER () AS before "  # noqa: S608
+            f"FROM read_parquet('{path}')) WHERE before >= k"
+        ).fetchall()[0][0]
+        assert unsorted == 0, table
+    con.close()
 
     # The same run's rows written fresh onto the same previous store.
     rebuilt = tmp_path / "rebuilt" / "store.duckdb"
