@@ -196,7 +196,6 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
             max_share=settings.incremental_max_share,
         )
     if incremental is not None:
-        _add_comparison_weights(con)
         work.save(con, "pairs")
         # Tied to the pairs it describes and to the base they were made from (identities).
         work.save(
@@ -233,7 +232,6 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
         u_sample_pairs=settings.u_sample_pairs,
         comparison_viewer=True,
     )
-    _add_comparison_weights(con)
     work.save(con, "pairs")
     work.path(PAIRS_TOUCHED).unlink(missing_ok=True)
     work.keep("pairs", BASE_PAIRS)
@@ -637,9 +635,7 @@ def extra_loads(work: WorkArea) -> list[store.TableLoad]:
     return loads
 
 
-def _weights_json(con: duckdb.DuckDBPyConnection) -> str:
-    """The expression of a pair's comparison weights as JSON ({comparison: match weight}),
-    from the `mw_*` columns of the table `pairs` (aliased `p`)."""
+def _linked_pairs(con: duckdb.DuckDBPyConnection) -> None:
     mw_columns = [
         row[0]
         for row in con.execute(
@@ -647,34 +643,11 @@ def _weights_json(con: duckdb.DuckDBPyConnection) -> str:
             "WHERE table_name = 'pairs' AND column_name LIKE 'mw\\_%' ESCAPE '\\'"
         ).fetchall()
     ]
-    if not mw_columns:
-        return "NULL::JSON"
-    return "to_json({" + ", ".join(f"'{c[3:]}': p.\"{c}\"" for c in mw_columns) + "})"
-
-
-# The evidence the store publishes for a pair (core.linkage_evidence.comparison_weights).
-WEIGHTS_COLUMN = "comparison_weights"
-
-
-def _add_comparison_weights(con: duckdb.DuckDBPyConnection) -> None:
-    """Give the `pairs` table its WEIGHTS_COLUMN, built for the pairs scored in this run only:
-    on a nightly run the kept pairs carry theirs from the base, so the publish no longer
-    builds the JSON of every pair (2.1 s of each publish at a million records)."""
-    columns = {r[0] for r in con.execute("DESCRIBE pairs").fetchall()}
-    weights = _weights_json(con)
-    select = (
-        f"* REPLACE (coalesce(p.{WEIGHTS_COLUMN}, {weights}) AS {WEIGHTS_COLUMN})"
-        if WEIGHTS_COLUMN in columns
-        else f"*, {weights} AS {WEIGHTS_COLUMN}"
+    weights = (
+        "to_json({" + ", ".join(f"'{c[3:]}': p.\"{c}\"" for c in mw_columns) + "})"
+        if mw_columns
+        else "NULL::JSON"
     )
-    # The work connection preserves insertion order: the pairs stay sorted by their keys.
-    con.execute(f"CREATE OR REPLACE TABLE pairs AS SELECT {select} FROM pairs p")  # noqa: S608
-
-
-def _linked_pairs(con: duckdb.DuckDBPyConnection) -> None:
-    columns = {r[0] for r in con.execute("DESCRIBE pairs").fetchall()}
-    # Pairs layers saved before WEIGHTS_COLUMN existed have none: built here then.
-    weights = f"p.{WEIGHTS_COLUMN}" if WEIGHTS_COLUMN in columns else _weights_json(con)
     con.execute(
         f"""
         CREATE TABLE all_quarantine AS

@@ -111,12 +111,6 @@ def assert_like_a_full_build(work: WorkArea) -> None:
         "UNION ALL (SELECT * FROM incremental_clusters EXCEPT SELECT * FROM clusters))"
     ).fetchall()[0][0]
     assert differs == 0, "clusters"
-    # Every pair's evidence (kept from the base pairs for most) is its own weights' JSON.
-    pairs, stale = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE p.comparison_weights "  # noqa: S608
-        f"IS DISTINCT FROM {stages._weights_json(con)}) FROM pairs p"
-    ).fetchall()[0]
-    assert pairs > 0 and stale == 0, "comparison weights"
     resolve_activity(con)
     build_golden(con)
     for table in ("resolved_activity", "activity_quarantine", "golden", "provenance"):
