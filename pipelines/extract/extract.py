@@ -453,7 +453,9 @@ def build_mapped(
                 )
                 activity_selects.append(select)
                 built_from = file_metadata(raw_activity, "built_from")
-                activity_inputs.update(f"{select}\0{raw_activity}\0{built_from}\0".encode())
+                # Relative: a work area moved or restored elsewhere keeps its activity.
+                where = raw_activity.relative_to(work.root)
+                activity_inputs.update(f"{select}\0{where}\0{built_from}\0".encode())
     if not customer_selects:
         raise SourceReadError("no source was extracted; check the registry and the extract step")
     con.execute(

@@ -137,3 +137,21 @@ def test_malformed_csv_rows_are_extracted_and_quarantined(tmp_path: Path) -> Non
     ).fetchall()
     assert quarantined == [(3, '{"_malformed_row":"2;Luis"}')]
     assert con.execute("SELECT count(*) FROM staged").fetchall()[0][0] == 2
+
+
+def test_a_moved_work_area_keeps_its_mapped_activity(mapped, tmp_path: Path) -> None:
+    """The activity is mapped again only when its raw layers or mapping change: moving or
+    restoring the work area elsewhere is neither (its fingerprint holds no absolute path)."""
+    registry = load_registry(tmp_path / "sources.yaml", env={})
+    moved = tmp_path / "elsewhere" / "work"
+    moved.parent.mkdir()
+    (tmp_path / "work").rename(moved)
+    work = WorkArea(moved)
+    before = work.path("activity").stat().st_mtime_ns
+    build_mapped(registry, work)
+    assert work.path("activity").stat().st_mtime_ns == before
+    # Another mapping of the same raw layer is mapped again.
+    config = tmp_path / "sources.yaml"
+    config.write_text(config.read_text().replace("          amount: value\n", ""))
+    build_mapped(load_registry(config, env={}), work)
+    assert work.path("activity").stat().st_mtime_ns != before
