@@ -534,6 +534,60 @@ def reconciliation(settings: Settings) -> dict[str, int]:
     }
 
 
+# The layers the publish reads (views in its connection).
+PUBLISH_INPUTS = (
+    "mapped",
+    "staged",
+    "quarantine",
+    "assignment",
+    "golden",
+    "provenance",
+    "id_changes",
+    "redirects",
+    "customer_360",
+    "resolved_activity",
+    "activity_quarantine",
+    "pairs",
+    "activity",
+    "review_pair",
+)
+# Where audit.sync_run.summary records them.
+PUBLISH_INPUTS_KEY = "publish_inputs"
+
+
+class AlreadyPublished(RuntimeError):
+    """The store already holds a publish of exactly these layers."""
+
+
+def publish_inputs(work: WorkArea) -> str:
+    """Which files a publish is made from (size and modification time of each: a layer is
+    replaced, never written in place, so a stage that ran again gives another value)."""
+    digest = hashlib.sha256()
+    for name in PUBLISH_INPUTS:
+        path = work.path(name)
+        digest.update(f"{name}={_file_identity(path) if path.exists() else '-'}\0".encode())
+    return digest.hexdigest()[:32]
+
+
+def published_by(url: str, inputs: str) -> str | None:
+    """The run whose publish the store holds that was made from `inputs`, if any: publishing
+    the same layers twice (materializing publish_store alone after a successful run) would
+    append that run's redirects and identity events again."""
+    table = store.read_tables(url, ["audit.sync_run"]).get("audit.sync_run")
+    if table is None or "summary" not in table.column_names:
+        return None
+    for run_id, summary in zip(
+        table.column("run_id").to_pylist(), table.column("summary").to_pylist(), strict=True
+    ):
+        try:
+            recorded = json.loads(summary) if isinstance(summary, str) else summary
+        except ValueError:
+            continue
+        if isinstance(recorded, dict) and recorded.get(PUBLISH_INPUTS_KEY) == inputs:
+            return run_id
+    return None
+
+
 def publish(
     settings: Settings,
     run_id: str,
@@ -546,6 +600,15 @@ def publish(
     they are built and before the store is touched: it may add rows (store check results, the
     run summary) and raises to stop the publish, leaving the store as it was."""
     work = work_area(settings)
+    inputs = publish_inputs(work)
+    earlier = published_by(settings.store_url, inputs)
+    if earlier is not None:
+        raise AlreadyPublished(
+            f"publish of run {run_id} refused, the store is unchanged: it already holds "
+            f"exactly these layers, published by run {earlier} (audit.sync_run). Publishing "
+            "them again would record that run's merges and identity events twice. To publish "
+            "new data, run the sync (or materialize the stages upstream of publish_store)."
+        )
     # The source assessment reads only earlier stages' layers (its own DuckDB): it runs
     # beside the build of the new tables, whose single-threaded parts leave a core idle.
     with ThreadPoolExecutor(max_workers=1) as beside:
@@ -554,24 +617,7 @@ def publish(
         restore_previous(con, work)
         # Views, not tables: most layers are read once here, and copying a million rows of each
         # into memory first cost 19 s and gigabytes at 1M records.
-        _load(
-            con,
-            work,
-            "mapped",
-            "staged",
-            "quarantine",
-            "assignment",
-            "golden",
-            "provenance",
-            "id_changes",
-            "redirects",
-            "customer_360",
-            "resolved_activity",
-            "activity_quarantine",
-            "pairs",
-            "activity",
-            "review_pair",
-        )
+        _load(con, work, *PUBLISH_INPUTS)
         _linked_pairs(con)
         unmapped_rows = []
         for path in sorted((work.root / "raw").glob("*.unmapped.json")):
@@ -595,7 +641,7 @@ def publish(
                 ],
             )
         recon = reconciliation(settings)
-        summary = {"reconciliation": recon}
+        summary = {"reconciliation": recon, PUBLISH_INPUTS_KEY: inputs}
         build_publish_tables(con, run_id=run_id, now=utcnow(), run_summary=summary)
         if verify is not None:
             verify(con)
