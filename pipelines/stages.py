@@ -576,16 +576,17 @@ def published_by(url: str, inputs: str) -> str | None:
     table = store.read_tables(url, ["audit.sync_run"]).get("audit.sync_run")
     if table is None or "summary" not in table.column_names:
         return None
-    for run_id, summary in zip(
-        table.column("run_id").to_pylist(), table.column("summary").to_pylist(), strict=True
-    ):
-        try:
-            recorded = json.loads(summary) if isinstance(summary, str) else summary
-        except ValueError:
-            continue
-        if isinstance(recorded, dict) and recorded.get(PUBLISH_INPUTS_KEY) == inputs:
-            return run_id
-    return None
+    con = connect()
+    try:
+        con.register("sync_run", table)
+        rows = con.execute(
+            "SELECT run_id FROM sync_run WHERE CASE WHEN json_valid(CAST(summary AS VARCHAR)) "
+            "THEN json_extract_string(CAST(summary AS VARCHAR), '$.' || ?) END = ? LIMIT 1",
+            [PUBLISH_INPUTS_KEY, inputs],
+        ).fetchall()
+    finally:
+        con.close()
+    return rows[0][0] if rows else None
 
 
 def publish(

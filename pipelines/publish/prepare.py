@@ -552,7 +552,7 @@ def _snapshot_delta(
     previous rows changed or gone. When most of a large table changed, a `rewrite` delta: the
     store replaces it whole, faster than deleting row by row, without comparing it again."""
     columns = models.metadata.tables[table].columns
-    keys = [c.name for c in models.metadata.tables[table].primary_key.columns]
+    keys = store.primary_key(table)
     typed = ", ".join(f'CAST("{c.name}" AS {_column_type(c)}) AS "{c.name}"' for c in columns)
     listed = ", ".join(f'"{c.name}"' for c in columns)
     on = " AND ".join(f'n."{k}" = p."{k}"' for k in keys)
@@ -640,7 +640,7 @@ def _save_in_key_order(
     relation = "new." + layer_name(table)
     if table not in SNAPSHOT_DELTA_TABLES:
         return work.save(con, name, relation)
-    keys = ", ".join(f'"{c.name}"' for c in models.metadata.tables[table].primary_key.columns)
+    keys = ", ".join(f'"{c}"' for c in store.primary_key(table))
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW __in_key_order AS SELECT * FROM {relation} ORDER BY {keys}"  # noqa: S608
     )

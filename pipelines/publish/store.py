@@ -403,7 +403,8 @@ def _patchable(store: Path) -> bool:
     )
 
 
-def _primary_key(table: str) -> list[str]:
+def primary_key(table: str) -> list[str]:
+    """The primary-key columns of a store table, from the models."""
     return [c.name for c in models.metadata.tables[table].primary_key.columns]
 
 
@@ -430,7 +431,7 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, load: TableLoad, column_list: s
         return _rewrite_whole(con, load, column_list)
     assert load.delta.upserts is not None and load.delta.removed is not None
     target = _quoted(load.table)
-    on = " AND ".join(f'x."{c}" = {target}."{c}"' for c in _primary_key(load.table))
+    on = " AND ".join(f'x."{c}" = {target}."{c}"' for c in primary_key(load.table))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __removed AS SELECT * FROM read_parquet(?)",
         [str(load.delta.removed)],
@@ -518,7 +519,7 @@ def _patch_duckdb(
             if not _apply_delta(con, load, column_list):
                 return False
             continue
-        key = _primary_key(load.table)
+        key = primary_key(load.table)
         on = " AND ".join(f'x."{c}" = {target}."{c}"' for c in key)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE __new AS SELECT {column_list} FROM {target} LIMIT 0"  # noqa: S608
