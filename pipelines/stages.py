@@ -55,6 +55,7 @@ from pipelines.marts.customer_360 import (
 from pipelines.publish import store
 from pipelines.publish.edit import store_lock
 from pipelines.publish.prepare import (
+    PairsVersion,
     build_publish_tables,
     identity_inputs,
     load_previous_state,
@@ -646,8 +647,11 @@ def publish(
         build_publish_tables(con, run_id=run_id, now=utcnow(), run_summary=summary)
         if verify is not None:
             verify(con)
-        loads = table_loads(con, work)
-        con.execute("DROP TABLE linked_pairs; DROP TABLE all_quarantine")
+        loads = table_loads(
+            con, work, store_url=settings.store_url, pairs=_pairs_version(con, work)
+        )
+        # (`linked_pairs` stays: the evidence view reads it if the store asks for it whole.)
+        con.execute("DROP TABLE all_quarantine")
         assessment = assessing.result()
     loads += extra_loads(work)
     # A full refresh or relink also rebuilds the store file (compacts it).
@@ -664,6 +668,17 @@ def publish(
         "source_assessment": assessment["markdown"],
         **recon,
     }
+
+
+def _pairs_version(con: duckdb.DuckDBPyConnection, work: WorkArea) -> PairsVersion:
+    """This run's pairs file and, when the linkage scored only what changed since the base
+    it names, that base, with its `pairs_touched` loaded in `con`."""
+    current = _file_identity(work.path("pairs"))
+    touched = work.path(PAIRS_TOUCHED)
+    if touched.exists() and work.layer_metadata(PAIRS_TOUCHED, "pairs") == current:
+        work.load(con, PAIRS_TOUCHED)
+        return PairsVersion(current=current, base=work.layer_metadata(PAIRS_TOUCHED, "base"))
+    return PairsVersion(current=current)
 
 
 # Layers other stages prepare for the publish: `publish_extra__<schema>__<table>.parquet`.
@@ -683,17 +698,15 @@ def extra_loads(work: WorkArea) -> list[store.TableLoad]:
 
 
 def _linked_pairs(con: duckdb.DuckDBPyConnection) -> None:
-    mw_columns = [
-        row[0]
+    """`linked_pairs`: the scored pairs whose records share a customer, with their per
+    comparison weights (`mw_*`; the evidence turns them into JSON only for the rows it
+    writes), and `all_quarantine`."""
+    weights = "".join(
+        f', p."{row[0]}"'
         for row in con.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_name = 'pairs' AND column_name LIKE 'mw\\_%' ESCAPE '\\'"
         ).fetchall()
-    ]
-    weights = (
-        "to_json({" + ", ".join(f"'{c[3:]}': p.\"{c}\"" for c in mw_columns) + "})"
-        if mw_columns
-        else "NULL::JSON"
     )
     con.execute(
         f"""
@@ -706,11 +719,10 @@ def _linked_pairs(con: duckdb.DuckDBPyConnection) -> None:
 
         CREATE TABLE linked_pairs AS
         SELECT p.record_key_l, p.record_key_r, al.customer_id, p.match_weight,
-               p.match_probability, {weights} AS comparison_weights
+               p.match_probability{weights}
         FROM pairs p
         JOIN assignment al ON al.record_key = p.record_key_l
         JOIN assignment ar ON ar.record_key = p.record_key_r
         WHERE al.customer_id = ar.customer_id
         """  # noqa: S608 - column names come from the pairs table itself
     )
-

@@ -49,7 +49,7 @@ class TableDelta:
     """A replaced table's change since a base: delete the rows whose key is in `removed`,
     insert `upserts`. The base is the version `base_version` of the table's file or, with
     `base_file`, the whole store file the run read its previous state from (a hard link:
-    the delta applies while the store is still that very file).
+    the delta applies while the store is still that very file); with both, both must hold.
 
     `rewrite` (no upserts, no removed): most of the base's rows changed, so the table is
     replaced whole without the store comparing it again (e.g. a survivorship rule changed:
@@ -360,7 +360,7 @@ def _file_identity(store: Path) -> list[int]:
     return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
 
 
-def _held_versions(store: Path) -> dict[str, str]:
+def held_versions(store: Path) -> dict[str, str]:
     """Which version of each replaced table's file the store holds (`TableLoad.version`), as
     the last publish wrote it. Void if the store file is not the one that publish left
     (an edit, a restore, any write since changes its inode, size or mtime): then every
@@ -478,12 +478,15 @@ def _refill(
 
 def _delta_applies(load: TableLoad, store: Path, held: dict[str, str]) -> bool:
     """Whether the store holds the base of the load's delta: the version of the table's file
-    it remembers (`held`), or the very store file the run read (same inode)."""
+    it remembers (`held`), the very store file the run read (same inode), or both when
+    the delta names both."""
     delta = load.delta
     if delta is None:
         return False
+    if delta.base_version and held.get(load.table) != delta.base_version:
+        return False
     if delta.base_file is None:
-        return held.get(load.table) == delta.base_version
+        return bool(delta.base_version)
     try:
         return delta.base_file.samefile(store)
     except OSError:
@@ -623,7 +626,7 @@ def _publish_duckdb(url: str, loads: list[TableLoad], *, fresh: bool = False) ->
     _remove(building)
     how = "fresh"
     if not fresh and _patchable(store):
-        held = _held_versions(store)
+        held = held_versions(store)
         deltas = {load.table for load in loads if _delta_applies(load, store, held)}
         shutil.copyfile(store, building)
         if _write_next(building, lambda con: _patch_duckdb(con, loads, deltas)):

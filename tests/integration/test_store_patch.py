@@ -19,7 +19,7 @@ from pipelines.definitions import build_defs
 from pipelines.golden.survivorship import build_golden
 from pipelines.link.clustering import cluster
 from pipelines.marts.customer_360 import resolve_activity
-from pipelines.publish import store
+from pipelines.publish import prepare, store
 from pipelines.publish.prepare import SNAPSHOT_DELTA_TABLES, layer_name, published_loads
 from pipelines.settings import load_settings
 from pipelines.workarea import WorkArea, connect
@@ -160,6 +160,15 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
         return counts
 
     monkeypatch.setattr(stages, "cluster_incrementally", recording_incremental)
+    evidence_deltas: list[int] = []
+    real_evidence_delta = prepare._evidence_delta
+
+    def recording_evidence_delta(con, work, snapshot, base):
+        delta = real_evidence_delta(con, work, snapshot, base)
+        evidence_deltas.append(pq.read_table(delta.upserts).num_rows)
+        return delta
+
+    monkeypatch.setattr(prepare, "_evidence_delta", recording_evidence_delta)
     run_sync()
     assert writes == ["fresh"]  # the first publish builds the store
     before = tmp_path / "before.duckdb"
@@ -192,6 +201,16 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
         "core.review_pair",
     ]
     work = WorkArea(sync_env.work_dir)
+    # The linkage evidence's change came from the pairs of the records that changed (the
+    # store held the evidence of the pairs the linkage started from), not from comparing
+    # every pair; the store now holds the evidence of this run's pairs.
+    [rewritten] = evidence_deltas
+    con = duckdb.connect(str(sync_env.store_path), read_only=True)
+    evidence = con.execute("SELECT count(*) FROM core.linkage_evidence").fetchall()[0][0]
+    con.close()
+    assert 0 < rewritten < evidence / 2
+    held = store.held_versions(sync_env.store_path)
+    assert held["core.linkage_evidence"] == stages._file_identity(work.path("pairs"))
     # The tables built whole here that got a delta had no whole layer written: the patch
     # did not ask for one.
     assert unwritten == [
