@@ -49,6 +49,7 @@ from pipelines.link.review import build_review_queue
 from pipelines.marts.customer_360 import (
     ACTIVITY_DELTA,
     build_customer_360,
+    build_customer_360_incrementally,
     resolve_activity,
     resolve_activity_incrementally,
 )
@@ -467,6 +468,8 @@ ACTIVITY_BASE = {
     "base_quarantine": ("activity_base__quarantine", "activity_quarantine"),
     "base_assignment": ("activity_base__assignment", "assignment"),
 }
+# The last run's mart, kept with them: built from the same run's assignment and activity.
+CUSTOMER_360_BASE = ("activity_base__customer_360", "customer_360")
 
 
 def customer_360(settings: Settings) -> dict[str, Any]:
@@ -475,7 +478,8 @@ def customer_360(settings: Settings) -> dict[str, Any]:
     When the activity layer is the one the last run resolved (no activity table changed,
     the usual night), only the activity of records whose customer changed is resolved again,
     and the change is kept for the publish (`ACTIVITY_DELTA`), which then rewrites only
-    those rows of core.activity."""
+    those rows of core.activity; and only the mart rows of the customers whose records,
+    activity or golden profile changed are built again."""
     work = work_area(settings)
     con = connect()
     # The activity (the largest layer) and staged are read once: views, not copies.
@@ -498,13 +502,26 @@ def customer_360(settings: Settings) -> dict[str, Any]:
     else:
         counts = resolve_activity(con)
         _drop_change(work, ACTIVITY_DELTA)
-    rows = build_customer_360(con, utcnow().date())
+    mart_incremental = incremental and work.path(CUSTOMER_360_BASE[0]).exists()
+    if mart_incremental:
+        work.load(con, CUSTOMER_360_BASE[0], "base_customer_360")
+        rows = build_customer_360_incrementally(con, utcnow().date())
+    else:
+        rows = build_customer_360(con, utcnow().date())
     work.save(con, "resolved_activity", metadata={"inputs": inputs, "version": version})
     work.save(con, "activity_quarantine")
     work.save(con, "customer_360")
     con.close()
-    _keep_bases(work, {source: base for base, source in ACTIVITY_BASE.values()})
-    return {"customers": rows, "activity_mode": "incremental" if incremental else "full", **counts}
+    _keep_bases(
+        work,
+        {source: base for base, source in (*ACTIVITY_BASE.values(), CUSTOMER_360_BASE)},
+    )
+    return {
+        "customers": rows,
+        "activity_mode": "incremental" if incremental else "full",
+        "mart_mode": "incremental" if mart_incremental else "full",
+        **counts,
+    }
 
 
 def reconciliation(settings: Settings) -> dict[str, int]:
@@ -648,7 +665,11 @@ def publish(
         if verify is not None:
             verify(con)
         loads = table_loads(
-            con, work, store_url=settings.store_url, pairs=_pairs_version(con, work)
+            con,
+            work,
+            run_id=run_id,
+            store_url=settings.store_url,
+            pairs=_pairs_version(con, work),
         )
         # (`linked_pairs` stays: the evidence view reads it if the store asks for it whole.)
         con.execute("DROP TABLE all_quarantine")

@@ -91,17 +91,20 @@ def resolve_activity_incrementally(con: duckdb.DuckDBPyConnection) -> dict[str, 
     on the other rows with its key; so every row of an affected key is resolved again (rows
     without a key are quarantined whatever their customer). Also creates `activity_upserts`
     (the kept rows of the affected keys) and `activity_removed` (the affected keys): applied
-    to the last run's `core.activity`, they give this run's."""
+    to the last run's `core.activity`, they give this run's; and `moved_records`
+    (record_key, customer_id, base_customer_id) for `build_customer_360_incrementally`."""
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE __moved AS
-        SELECT record_key FROM assignment n FULL JOIN base_assignment o USING (record_key)
+        CREATE OR REPLACE TEMP TABLE moved_records AS
+        SELECT record_key, n.customer_id, o.customer_id AS base_customer_id
+        FROM assignment n FULL JOIN base_assignment o USING (record_key)
         WHERE n.customer_id IS DISTINCT FROM o.customer_id;
 
         CREATE OR REPLACE TABLE activity_removed AS
         SELECT DISTINCT act.source_system, act.activity_name, act.activity_id
         FROM activity act
-        SEMI JOIN __moved m ON m.record_key = act.source_system || ':' || act.source_record_id
+        SEMI JOIN moved_records m
+            ON m.record_key = act.source_system || ':' || act.source_record_id
         WHERE act.activity_id IS NOT NULL;
 
         CREATE OR REPLACE TEMP VIEW __affected_activity AS
@@ -126,7 +129,6 @@ def resolve_activity_incrementally(con: duckdb.DuckDBPyConnection) -> dict[str, 
            AND q.reason_code <> 'missing_primary_key'
         UNION ALL BY NAME SELECT * FROM __affected_quarantine;
 
-        DROP TABLE __moved;
         DROP TABLE __affected_quarantine;
         DROP VIEW __affected_activity;
         """
@@ -134,14 +136,25 @@ def resolve_activity_incrementally(con: duckdb.DuckDBPyConnection) -> dict[str, 
     return {**_counts(con), "activity_keys_resolved_again": keys}
 
 
-def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
-    """Create `customer_360` from `golden`, `assignment`, `staged` and `resolved_activity`."""
-    con.execute(
-        """
-        CREATE OR REPLACE TABLE customer_360 AS
+# The mart's columns taken from the golden record (the rest come from the records and the
+# activity).
+_PROFILE = """
+    g.customer_id, g.party_type,
+    CASE WHEN g.party_type = 'company' THEN coalesce(g.company_name, g.full_name)
+         ELSE coalesce(g.full_name, concat_ws(' ', g.given_name, g.family_name)) END
+        AS display_name,
+    g.email, g.phone, g.city, g.country"""
+_PROFILE_COUNTS = "g.source_count, g.record_count"
+
+
+def _customer_360_rows(customers: str | None = None) -> str:
+    """The query of the mart's rows from `golden`, `assignment`, `staged` and
+    `resolved_activity`: every customer's, or only those listed in table `customers`."""
+    only = f"WHERE customer_id IN (SELECT customer_id FROM {customers})" if customers else ""  # noqa: S608, E501
+    return f"""
         WITH systems AS (
             SELECT a.customer_id, list(DISTINCT s.source_system ORDER BY s.source_system) AS ss
-            FROM assignment a JOIN staged s USING (record_key) GROUP BY 1
+            FROM (SELECT * FROM assignment {only}) a JOIN staged s USING (record_key) GROUP BY 1
         ),
         act AS (
             SELECT customer_id,
@@ -159,15 +172,11 @@ def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
                 min(occurred_at) AS first_at, max(coalesce(closed_at, occurred_at)) AS last_at
             FROM (SELECT *, activity_type = 'order'
                             AND coalesce(status, 'completed') = 'completed' AS sold
-                  FROM resolved_activity)
+                  FROM resolved_activity {only})
             GROUP BY 1
         )
-        SELECT g.customer_id, g.party_type,
-               CASE WHEN g.party_type = 'company' THEN coalesce(g.company_name, g.full_name)
-                    ELSE coalesce(g.full_name, concat_ws(' ', g.given_name, g.family_name)) END
-                   AS display_name,
-               g.email, g.phone, g.city, g.country,
-               to_json(systems.ss) AS source_systems, g.source_count, g.record_count,
+        SELECT {_PROFILE},
+               to_json(systems.ss) AS source_systems, {_PROFILE_COUNTS},
                coalesce(act.revenue, 0)::DECIMAL(18,2) AS lifetime_revenue,
                coalesce(act.margin, 0)::DECIMAL(18,2) AS lifetime_margin,
                coalesce(act.orders, 0) AS orders, coalesce(act.invoices, 0) AS invoices,
@@ -177,11 +186,63 @@ def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
                coalesce(act.shipments, 0) AS shipments,
                act.first_at AS first_interaction_at, act.last_at AS last_interaction_at,
                $as_of AS as_of
-        FROM golden g
+        FROM (SELECT * FROM golden {only}) g
         LEFT JOIN systems USING (customer_id)
         LEFT JOIN act USING (customer_id)
-        ORDER BY g.customer_id
-        """,
+        """  # noqa: S608 - only table names from this module are formatted in
+
+
+def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
+    """Create `customer_360` from `golden`, `assignment`, `staged` and `resolved_activity`."""
+    con.execute(
+        f"CREATE OR REPLACE TABLE customer_360 AS {_customer_360_rows()} ORDER BY customer_id",
         {"as_of": as_of},
     )
+    return int(con.execute("SELECT count(*) FROM customer_360").fetchall()[0][0])
+
+
+def build_customer_360_incrementally(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
+    """`build_customer_360` after `resolve_activity_incrementally`, from the last run's
+    `base_customer_360` (built from `base_assignment` and `base_resolved`): only the rows of
+    customers whose inputs can differ are built again (aggregating all 3.6M activity rows of
+    the million-record demo cost ~2 s a night for a 1% change).
+
+    A customer's row depends on its golden record's profile and counts, on its set of
+    records, and on the activity resolved to it. So it is built again if it gained or lost
+    a record (`moved_records`, both customers), if activity was resolved again to it or away
+    from it (`activity_upserts`, and the base's rows of `activity_removed`), or if its
+    golden profile differs from its base row; every other row is the base's, dated
+    `as_of` like a full build's."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __c360_affected AS
+        SELECT customer_id FROM moved_records WHERE customer_id IS NOT NULL
+        UNION SELECT base_customer_id FROM moved_records WHERE base_customer_id IS NOT NULL
+        UNION SELECT customer_id FROM activity_upserts
+        UNION SELECT r.customer_id FROM base_resolved r
+              SEMI JOIN activity_removed USING (source_system, activity_name, activity_id)
+        UNION SELECT g.customer_id
+              FROM (SELECT {_PROFILE}, {_PROFILE_COUNTS} FROM golden g) g
+              LEFT JOIN base_customer_360 b USING (customer_id)
+              WHERE b.customer_id IS NULL
+                 OR (g.party_type, g.display_name, g.email, g.phone, g.city, g.country,
+                     g.source_count, g.record_count)
+                    IS DISTINCT FROM
+                    (b.party_type, b.display_name, b.email, b.phone, b.city, b.country,
+                     b.source_count, b.record_count)
+        """  # noqa: S608 - only this module's SQL is formatted in
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE customer_360 AS
+        SELECT * FROM (
+            SELECT b.* REPLACE ($as_of AS as_of) FROM base_customer_360 b
+            SEMI JOIN golden USING (customer_id)
+            ANTI JOIN __c360_affected USING (customer_id)
+            UNION ALL BY NAME ({_customer_360_rows("__c360_affected")}))
+        ORDER BY customer_id
+        """,  # noqa: S608
+        {"as_of": as_of},
+    )
+    con.execute("DROP TABLE __c360_affected")
     return int(con.execute("SELECT count(*) FROM customer_360").fetchall()[0][0])

@@ -341,7 +341,11 @@ def build_publish_tables(
         """,
         params,
     )
-    _linkage_evidence(con, run_id)
+    # A view: a nightly run reads only the rows of the pairs that can have changed
+    # (`_evidence_delta`); turning a million pairs' weights into JSON cost ~1.6 s a night
+    # for rows the store already held.
+    evidence = _evidence_rows(con, run_id)
+    con.execute(f"CREATE OR REPLACE VIEW new.core__linkage_evidence AS {evidence}")
     _run_sql(
         con,
         """
@@ -429,13 +433,11 @@ def build_publish_tables(
     )
 
 
-def _linkage_evidence(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-    """`new.core__linkage_evidence`, a view over `linked_pairs`: a nightly run reads only
-    the rows of the pairs that can have changed (`_evidence_delta`), and turning a million
-    pairs' weights into JSON cost ~1.6 s a night for rows the store already held.
-
-    A pair scored the same way as before keeps the run that scored it: an unchanged rerun
-    leaves the table identical."""
+def _evidence_rows(con: duckdb.DuckDBPyConnection, run_id: str, only: str | None = None) -> str:
+    """The query of core.linkage_evidence's rows, from `linked_pairs` (only the pairs with
+    a record in table `only`, if given): the per comparison weights as JSON, and the run
+    that scored the pair. A pair scored the same way as before keeps the run that scored
+    it: an unchanged rerun leaves the table identical."""
     weights = [
         row[0]
         for row in con.execute(
@@ -448,19 +450,23 @@ def _linkage_evidence(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         if weights
         else "NULL::JSON"
     )
-    # A view cannot hold a bound parameter: the run id is written in as a literal.
-    con.execute(
-        f"""
-        CREATE OR REPLACE VIEW new.core__linkage_evidence AS
+    pairs = "linked_pairs"
+    if only:
+        pairs = (
+            "(SELECT * FROM linked_pairs "  # noqa: S608 - a table name from this module
+            f"WHERE record_key_l IN (SELECT record_key FROM {only}) "
+            f"OR record_key_r IN (SELECT record_key FROM {only}))"
+        )
+    # Also the body of a view, which cannot hold a bound parameter: the run id is a literal.
+    return f"""
         SELECT l.record_key_l, l.record_key_r, l.customer_id, l.match_weight,
                l.match_probability, {as_json} AS comparison_weights,
                CASE WHEN p.customer_id = l.customer_id
                          AND p.match_weight = CAST(l.match_weight AS FLOAT)
                     THEN p.run_id ELSE {sql_literal(run_id)} END AS run_id
-        FROM linked_pairs l
+        FROM {pairs} l
         LEFT JOIN core.linkage_evidence p USING (record_key_l, record_key_r)
-        """  # noqa: S608 - column names come from the pairs table itself
-    )
+        """  # noqa: S608 - column and table names come from this module and the pairs table
 
 
 def _customer_360_keeping_as_of(con: duckdb.DuckDBPyConnection) -> None:
@@ -635,7 +641,7 @@ class PairsVersion:
 
 
 def _evidence_delta(
-    con: duckdb.DuckDBPyConnection, work: WorkArea, snapshot: Path, base: str
+    con: duckdb.DuckDBPyConnection, work: WorkArea, run_id: str, snapshot: Path, base: str
 ) -> TableDelta:
     """core.linkage_evidence's change when the store snapshot holds the evidence of the pairs
     the linkage started from (`base`). A pair's row depends only on its scores and on its two
@@ -661,17 +667,15 @@ def _evidence_delta(
         WHERE a.customer_id IS DISTINCT FROM x.customer_id
         """
     )
-    touching = (
-        "record_key_l IN (SELECT record_key FROM __evidence_records) "
-        "OR record_key_r IN (SELECT record_key FROM __evidence_records)"
-    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __delta_up AS SELECT {typed} "  # noqa: S608
-        f"FROM new.core__linkage_evidence WHERE {touching}"
+        f"FROM ({_evidence_rows(con, run_id, '__evidence_records')})"
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __delta_gone AS SELECT record_key_l, record_key_r "  # noqa: S608
-        f"FROM previous_store.{EVIDENCE} WHERE {touching}"
+        f"FROM previous_store.{EVIDENCE} "
+        "WHERE record_key_l IN (SELECT record_key FROM __evidence_records) "
+        "OR record_key_r IN (SELECT record_key FROM __evidence_records)"
     )
     work.save(con, upserts, "__delta_up")
     work.save(con, gone, "__delta_gone")
@@ -694,6 +698,7 @@ def table_loads(
     con: duckdb.DuckDBPyConnection,
     work: WorkArea,
     *,
+    run_id: str = "",
     store_url: str | None = None,
     pairs: PairsVersion | None = None,
 ) -> list[TableLoad]:
@@ -717,7 +722,7 @@ def table_loads(
                 and pairs.base is not None
                 and held.get(EVIDENCE) == pairs.base
             ):
-                deltas[table] = _evidence_delta(con, work, snapshot, pairs.base)
+                deltas[table] = _evidence_delta(con, work, run_id, snapshot, pairs.base)
             else:
                 deltas[table] = _snapshot_delta(con, work, table, snapshot)
     writers = {}
