@@ -276,6 +276,19 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     assert catalog(sync_env.store_path) == catalog(rebuilt)
     assert differences(before, sync_env.store_path)  # the run did change the store
 
+    # A store that does not hold the evidence of the pairs the linkage started from (here:
+    # it remembers another version) gets the evidence's change from the whole comparison;
+    # nothing changed at the sources, so the evidence stays exactly as it was.
+    second = tmp_path / "second.duckdb"
+    shutil.copyfile(sync_env.store_path, second)
+    versions = sync_env.store_path.with_name(sync_env.store_path.name + ".versions.json")
+    held = json.loads(versions.read_text())
+    held["tables"]["core.linkage_evidence"] = "another pairs file"
+    versions.write_text(json.dumps(held))
+    run_sync()
+    assert len(evidence_deltas) == 1
+    assert "core.linkage_evidence" not in differences(second, sync_env.store_path)
+
 
 def test_a_grown_store_is_rebuilt_fresh(tmp_path) -> None:
     path = tmp_path / "store.duckdb"
