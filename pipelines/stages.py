@@ -62,6 +62,7 @@ from pipelines.publish.prepare import (
     load_previous_state,
     restore_previous,
     table_loads,
+    weight_columns,
 )
 from pipelines.settings import Settings
 from pipelines.steward import load_steward_decisions
@@ -722,13 +723,7 @@ def _linked_pairs(con: duckdb.DuckDBPyConnection) -> None:
     """`linked_pairs`: the scored pairs whose records share a customer, with their per
     comparison weights (`mw_*`; the evidence turns them into JSON only for the rows it
     writes), and `all_quarantine`."""
-    weights = "".join(
-        f', p."{row[0]}"'
-        for row in con.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = 'pairs' AND column_name LIKE 'mw\\_%' ESCAPE '\\'"
-        ).fetchall()
-    )
+    weights = "".join(f', p."{column}"' for column in weight_columns(con, "pairs"))
     con.execute(
         f"""
         CREATE TABLE all_quarantine AS

@@ -436,18 +436,24 @@ def build_publish_tables(
     )
 
 
+def weight_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The per comparison match weights (`mw_*`) that Splink wrote into `table`."""
+    return [
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = ? AND column_name LIKE 'mw\\_%' ESCAPE '\\'",
+            [table],
+        ).fetchall()
+    ]
+
+
 def _evidence_rows(con: duckdb.DuckDBPyConnection, run_id: str, only: str | None = None) -> str:
     """The query of core.linkage_evidence's rows, from `linked_pairs` (only the pairs with
     a record in table `only`, if given): the per comparison weights as JSON, and the run
     that scored the pair. A pair scored the same way as before keeps the run that scored
     it: an unchanged rerun leaves the table identical."""
-    weights = [
-        row[0]
-        for row in con.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = 'linked_pairs' AND column_name LIKE 'mw\\_%' ESCAPE '\\'"
-        ).fetchall()
-    ]
+    weights = weight_columns(con, "linked_pairs")
     as_json = (
         "to_json({" + ", ".join(f"'{c[3:]}': l.\"{c}\"" for c in weights) + "})"
         if weights
