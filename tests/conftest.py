@@ -12,6 +12,12 @@ import pytest
 from pipelines.settings import PROJECT_ROOT
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first: under `make test`'s two workers a long test started last would run
+    alone at the end while the other worker idles."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @dataclass
 class SyncEnv:
     demo_dir: Path

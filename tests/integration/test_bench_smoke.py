@@ -7,8 +7,11 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 from pipelines.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
 
 
 def test_perf_harness_smoke(tmp_path) -> None:

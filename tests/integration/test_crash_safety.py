@@ -8,8 +8,11 @@ import sys
 import time
 
 import duckdb
+import pytest
 
 from pipelines.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
 
 
 def sync(env: dict[str, str], *extra: str, fault: str | None = None) -> subprocess.CompletedProcess:
