@@ -23,6 +23,7 @@ from pipelines.cleanse.incremental import save_base as save_cleanse_base
 from pipelines.extract.assessment import source_assessment
 from pipelines.extract.extract import (
     ExtractResult,
+    activity_raw_records,
     build_mapped,
     extract_table,
     run_load_time,
@@ -495,13 +496,17 @@ def customer_360(settings: Settings) -> dict[str, Any]:
         and all(work.path(layer).exists() for layer, _ in ACTIVITY_BASE.values())
     )
     version = uuid.uuid4().hex
+
+    def raw_records(keys: str) -> str:
+        return activity_raw_records(work, keys)
+
     if incremental:
         for view, (layer, _) in ACTIVITY_BASE.items():
             work.load(con, layer, view)
-        counts = resolve_activity_incrementally(con)
+        counts = resolve_activity_incrementally(con, raw_records)
         _keep_change(con, work, ACTIVITY_DELTA, version, base_resolved)
     else:
-        counts = resolve_activity(con)
+        counts = resolve_activity(con, raw_records)
         _drop_change(work, ACTIVITY_DELTA)
     mart_incremental = incremental and work.path(CUSTOMER_360_BASE[0]).exists()
     if mart_incremental:

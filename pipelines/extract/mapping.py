@@ -180,5 +180,26 @@ def activity_mapping_sql(
         else:
             value = field_expression(fields.get(name))
         select.append(exp.alias_(value, name))
-    select.append(exp.alias_(_raw_record(columns), "raw_record"))
     return exp.select(*select).from_(exp.to_table(raw_view, quoted=True)).sql(dialect="duckdb")
+
+
+def activity_raw_records_sql(table: str, raw_file: str, columns: list[str], keys: str) -> str:
+    """SELECT source_system (`table`, '<source>.<activity>'), source_row_number, raw_record
+    (the row as read, as JSON) of the rows of the raw layer `raw_file` that relation `keys`
+    names by (source_system, source_row_number). The JSON is built only for those rows: the
+    filter comes before the projection."""
+    wanted = (
+        exp.select(_col("source_row_number"))
+        .from_(exp.to_table(keys, quoted=True))
+        .where(exp.EQ(this=_col("source_system"), expression=_lit(table)))
+    )
+    return (
+        exp.select(
+            exp.alias_(_lit(table), "source_system"),
+            exp.alias_(exp.cast(_col("_source_row_number"), "BIGINT"), "source_row_number"),
+            exp.alias_(_raw_record(columns), "raw_record"),
+        )
+        .from_(_func("read_parquet", _lit(raw_file)))
+        .where(exp.In(this=_col("_source_row_number"), query=wanted.subquery()))
+        .sql(dialect="duckdb")
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import duckdb
 
@@ -10,10 +11,20 @@ import duckdb
 # keys it resolved again, and those keys (the publish applies them to core.activity).
 ACTIVITY_DELTA = ("activity_upserts", "activity_removed")
 
+# Given a relation of (source_system '<source>.<activity>', source_row_number), the SELECT of
+# those rows' raw_record (`extract.activity_raw_records`): the activity layer has no raw row.
+RawRecords = Callable[[str], str]
 
-def _resolve(con: duckdb.DuckDBPyConnection, activity: str, resolved: str, quarantine: str) -> None:
+
+def _resolve(
+    con: duckdb.DuckDBPyConnection,
+    activity: str,
+    resolved: str,
+    quarantine: str,
+    raw_records: RawRecords,
+) -> None:
     """Attach each row of `activity` to its customer via the source's customer key: kept rows
-    go to table `resolved`, the others to table `quarantine` with their reason."""
+    go to table `resolved`, the others to table `quarantine` with their reason and raw row."""
     # One pass over the activity: each row's customer and, for a row that cannot be kept,
     # the reason. Duplicate keys are ranked among the resolvable rows only, so the last
     # resolvable row read is kept even when a later duplicate points nowhere.
@@ -36,13 +47,11 @@ def _resolve(con: duckdb.DuckDBPyConnection, activity: str, resolved: str, quara
                END AS __reason
         FROM joined;
 
-        -- The raw row stays with the quarantine only: a kept row is published from its
-        -- mapped columns, and carrying the raw text doubled what this stage writes.
         CREATE OR REPLACE TABLE {resolved} AS
-        SELECT * EXCLUDE (__reason, raw_record)
+        SELECT * EXCLUDE (__reason)
         FROM __activity_resolution WHERE __reason IS NULL;
 
-        CREATE OR REPLACE TABLE {quarantine} AS
+        CREATE OR REPLACE TEMP TABLE __quarantined AS
         SELECT source_system || '.' || activity_name AS source_system,
                source_row_number,
                coalesce(activity_id, '#row' || source_row_number) AS source_record_id,
@@ -57,12 +66,19 @@ def _resolve(con: duckdb.DuckDBPyConnection, activity: str, resolved: str, quara
                          || '(missing at the source or quarantined); fix the customer record'
                     ELSE 'duplicate activity key in ' || source_system || '.'
                          || activity_name || '; the last row read was kept' END
-                   AS reason_message,
-               raw_record
+                   AS reason_message
         FROM __activity_resolution WHERE __reason IS NOT NULL;
 
+        -- The raw row stays with the quarantine only: a kept row is published from its
+        -- mapped columns.
+        CREATE OR REPLACE TABLE {quarantine} AS
+        SELECT q.*, r.raw_record
+        FROM __quarantined q
+        LEFT JOIN ({raw_records("__quarantined")}) r USING (source_system, source_row_number);
+
+        DROP TABLE __quarantined;
         DROP TABLE __activity_resolution;
-        """  # noqa: S608 - only table names from this module are formatted in
+        """  # noqa: S608 - only table names and the raw layers' SELECT are formatted in
     )
 
 
@@ -74,15 +90,17 @@ def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {"activity_resolved": int(resolved), "activity_quarantined": int(orphaned)}
 
 
-def resolve_activity(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def resolve_activity(con: duckdb.DuckDBPyConnection, raw_records: RawRecords) -> dict[str, int]:
     """Create `resolved_activity` and `activity_quarantine` (rows whose customer key matches
     no linked record: the customer record is missing or was itself quarantined) from
     `activity` and `assignment`."""
-    _resolve(con, "activity", "resolved_activity", "activity_quarantine")
+    _resolve(con, "activity", "resolved_activity", "activity_quarantine", raw_records)
     return _counts(con)
 
 
-def resolve_activity_incrementally(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def resolve_activity_incrementally(
+    con: duckdb.DuckDBPyConnection, raw_records: RawRecords
+) -> dict[str, int]:
     """`resolve_activity` for an `activity` layer identical to the one behind
     `base_resolved` / `base_quarantine` (the last run's output, from `base_assignment`):
     only the activity of records whose customer changed is resolved again.
@@ -112,7 +130,9 @@ def resolve_activity_incrementally(con: duckdb.DuckDBPyConnection) -> dict[str, 
         SEMI JOIN activity_removed USING (source_system, activity_name, activity_id);
         """
     )
-    _resolve(con, "__affected_activity", "activity_upserts", "__affected_quarantine")
+    _resolve(
+        con, "__affected_activity", "activity_upserts", "__affected_quarantine", raw_records
+    )
     keys = int(con.execute("SELECT count(*) FROM activity_removed").fetchall()[0][0])
     con.execute(
         """

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
 
-from pipelines.extract.extract import SchemaDriftError, build_mapped, extract_source
+from pipelines.extract.extract import (
+    SchemaDriftError,
+    activity_raw_records,
+    build_mapped,
+    extract_source,
+)
+from pipelines.marts.customer_360 import resolve_activity
 from pipelines.workarea import WorkArea, connect
+from sources.connectors import SourceReadError
 from sources.registry import load_registry
 
 REGISTRY = """
@@ -71,6 +79,30 @@ def test_fields_templates_values_and_defaults(mapped) -> None:
         ("3", None, None, None, "ES", None, "%Y%m%d"),
     ]
     assert result.unmapped_columns == ["new_col"]
+
+
+def test_quarantined_activity_keeps_its_row_as_read(mapped, tmp_path: Path) -> None:
+    """The activity layer has no raw row; the quarantine reads its rows' back from raw/."""
+    con, _ = mapped
+    work = WorkArea(tmp_path / "work")
+    assert "raw_record" not in [d[0] for d in con.execute("DESCRIBE activity").fetchall()]
+    con.execute("CREATE TABLE assignment AS SELECT 'logistics:1' record_key, 'C1' customer_id")
+    resolve_activity(con, lambda keys: activity_raw_records(work, keys))
+    assert con.execute("SELECT activity_id, customer_id FROM resolved_activity").fetchall() == [
+        ("A", "C1")
+    ]
+    [(source, reason, raw)] = con.execute(
+        "SELECT source_system, reason_code, raw_record FROM activity_quarantine"
+    ).fetchall()
+    assert (source, reason) == ("logistics.shipments", "activity_customer_unknown")
+    assert json.loads(raw) == {"sid": "B", "cid": "9", "shipped": "bad", "value": "x"}
+
+    # The raw layer extracted again without the activity mapped again: not read back wrongly.
+    (tmp_path / "s.csv").write_text("sid;cid;shipped;value\nC;9;bad;y\n")
+    registry = load_registry(tmp_path / "sources.yaml", env={})
+    extract_source(registry.sources[0], work, dt.datetime(2026, 1, 2))
+    with pytest.raises(SourceReadError, match="materialize staged_customers"):
+        resolve_activity(con, lambda keys: activity_raw_records(work, keys))
 
 
 def test_raw_record_keeps_the_row_as_read(mapped, tmp_path: Path) -> None:
