@@ -19,14 +19,17 @@ give the same model, and a nightly run on stable sources skips EM.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
 import math
+import queue
 import shutil
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -175,6 +178,7 @@ def link(
     reuse_model: bool = True,
     comparison_viewer: bool = False,
     u_sample_pairs: float = U_SAMPLING_MAX_PAIRS,
+    u_in_threads: bool = True,
 ) -> LinkResult:
     """Train (or reuse) the model on `staged`, score candidate pairs, create table `pairs`.
 
@@ -183,6 +187,8 @@ def link(
     levels and mw_* partial weights, ordered by the two keys. With `model_dir`, the
     trained model (model.json), its match-weights chart (.html/.json) and, with
     `comparison_viewer`, Splink's comparison viewer (comparison_viewer.html) are saved.
+    `u_in_threads=False` estimates u with Splink's own loop (on DuckDB it runs on two
+    threads otherwise, with the same result: `_estimate_u_in_threads`).
     """
     if not 0.0 < threshold_probability < 1.0:
         raise ValueError(f"threshold_probability must be in (0, 1), got {threshold_probability}")
@@ -244,6 +250,7 @@ def link(
                 seed=seed,
                 notes=notes,
                 u_sample_pairs=u_sample_pairs,
+                u_threads=con if backend == "duckdb" and u_in_threads else None,
             )
         for col in model.tf_columns:
             linker.table_management.compute_tf_table(col)
@@ -309,10 +316,81 @@ def _create_input(con: duckdb.DuckDBPyConnection, staged: str, model: LinkModel)
         select.append(f"coalesce(n.group_key, s.given_name_key) AS {NICKNAME_COLUMN}")
         joins = f"LEFT JOIN {_NICKNAMES_TABLE} n ON n.name_key = s.given_name_key"
     # Splink copies every input column through its pipeline; hand it only what it uses.
+    # Not a TEMP table: the u estimation's second thread reads it through a cursor of its own.
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_INPUT_TABLE} AS "  # noqa: S608
+        f"CREATE OR REPLACE TABLE {_INPUT_TABLE} AS "  # noqa: S608
         f"SELECT {', '.join(select)} FROM {_ident(staged)} s {joins} ORDER BY s.record_key"
     )
+
+
+def _estimate_u_in_threads(
+    linker: Linker,
+    model: LinkModel,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    max_pairs: float,
+    seed: int,
+) -> None:
+    """Splink's u estimation with the comparisons shared between two threads.
+
+    Splink estimates u one comparison after the other, each over the cross product of a
+    small sample (~4,500 records for 1e7 pairs); DuckDB runs each of those queries on one
+    core (the sample is one row group), so at a million records this step kept a core idle
+    for ~50 s. A comparison's u values depend only on that comparison and on the sample,
+    which is a function of the record ids and the seed: a linker of that one comparison on
+    a cursor of its own gives the values of Splink's own loop (a test checks it), which are
+    then recorded on `linker` as Splink records them."""
+    pending = queue.SimpleQueue()
+    for comparison in model.settings.comparisons:
+        pending.put(comparison)
+    estimated: dict[str, dict[int, Any]] = {}
+
+    def estimate() -> None:
+        # One linker per comparison: which comparisons take long (levels rarely observed
+        # make Splink read every chunk of its sample) is not known beforehand, so each
+        # thread takes the next one as it is free.
+        cursor = con.cursor()
+        try:
+            db_api = DuckDBAPI(connection=cursor)
+            records = db_api.register(_INPUT_TABLE, dataset_display_name="staged")
+            while True:
+                try:
+                    comparison = pending.get_nowait()
+                except queue.Empty:
+                    return
+                part = Linker(
+                    records,
+                    dataclasses.replace(model.settings, comparisons=[comparison]),
+                    log_level=logging.WARNING,
+                )
+                try:
+                    part.training.estimate_u_using_random_sampling(
+                        max_pairs=max_pairs, seed=seed
+                    )
+                    # The value this estimation recorded (Splink's "not observed" included).
+                    for c in part._settings_obj.comparisons:
+                        estimated[c.output_column_name] = {
+                            level.comparison_vector_value: level._trained_u_probabilities[-1][
+                                "probability"
+                            ]
+                            for level in c._comparison_levels_excluding_null
+                        }
+                finally:
+                    part.table_management.delete_tables_created_by_splink_from_db()
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(estimate) for _ in range(2)]:
+            future.result()
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            level._add_trained_u_probability(
+                estimated[comparison.output_column_name][level.comparison_vector_value],
+                "estimate u by random sampling",
+            )
+    # What Splink's estimate_u_using_random_sampling does once its loop is done.
+    linker._populate_m_u_from_trained_values()
 
 
 def _train(
@@ -324,8 +402,11 @@ def _train(
     seed: int,
     notes: list[str],
     u_sample_pairs: float = U_SAMPLING_MAX_PAIRS,
+    u_threads: duckdb.DuckDBPyConnection | None = None,
 ) -> Literal["trained", "priors"]:
-    """Unsupervised, deterministic training; keeps the priors wherever it cannot run."""
+    """Unsupervised, deterministic training; keeps the priors wherever it cannot run.
+    With `u_threads` (the DuckDB connection holding the input), the u estimation runs on
+    two threads (`_estimate_u_in_threads`)."""
     training = linker.training
     if model.deterministic_rules:
         try:
@@ -351,7 +432,10 @@ def _train(
         return "priors"
 
     max_pairs = min(u_sample_pairs, n_records * (n_records - 1) / 2)
-    training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    if u_threads is None:
+        training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    else:
+        _estimate_u_in_threads(linker, model, u_threads, max_pairs=max_pairs, seed=seed)
 
     for rule in model.em_rules:
         n_block = _count_pairs(input_sdf, rule)

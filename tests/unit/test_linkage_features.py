@@ -13,7 +13,11 @@ from splink import DuckDBAPI, Linker
 
 from pipelines.link.clustering import cluster
 from pipelines.link.linkage import (
+    _INPUT_TABLE,
     M_PROBABILITY_FLOOR,
+    _create_input,
+    _estimate_u_in_threads,
+    available_columns,
     floor_m_probabilities,
     link,
     profile_hash,
@@ -192,6 +196,64 @@ def test_trained_model_is_versioned_and_reused(tmp_path: Path) -> None:
     assert second.profile_hash == first.profile_hash
     assert con.execute("SELECT record_key_l, record_key_r FROM pairs").fetchall() == pairs_first
     assert link(con, seed=5, model_dir=tmp_path, reuse_model=False).training_mode == "trained"
+
+
+def _training_records(con: duckdb.DuckDBPyConnection) -> None:
+    # 1,500 records, mostly in pairs, with sparse phones (levels rarely observed).
+    con.execute(
+        """
+        CREATE TABLE staged AS
+        SELECT 's' || (i % 2) || ':' || i AS record_key, 'person' AS party_type,
+               'given' || (i // 2 % 400) AS given_name_key,
+               'family' || ((i // 2) % 97) || CASE WHEN i % 7 = 0 THEN 'x' ELSE '' END
+                   AS family_name_key,
+               'mail' || (i // 2) || '@x.com' AS email_key,
+               CASE WHEN i % 11 = 0 THEN '+3460000' || lpad(CAST(i // 2 % 1000 AS VARCHAR), 4, '0')
+                    END AS phone,
+               lpad(CAST((i // 2) % 50 AS VARCHAR), 5, '0') AS postcode_key
+        FROM range(1500) t(i)
+        """
+    )
+
+
+def test_u_estimated_in_threads_equals_splinks_own_loop() -> None:
+    """The u values (and what Splink records of their training) are those of Splink's own
+    sequential estimation, and so are the scored pairs."""
+    con = duckdb.connect()
+    _training_records(con)
+    model = build_model(available_columns(con), use_term_frequencies=True)
+    _create_input(con, "staged", model)
+    trained = []
+    for threads in (False, True):
+        records = DuckDBAPI(connection=con).register(_INPUT_TABLE, dataset_display_name="s")
+        linker = Linker(records, model.settings, log_level=logging.WARNING)
+        if threads:
+            _estimate_u_in_threads(linker, model, con, max_pairs=2e5, seed=3)
+        else:
+            linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=3)
+        trained.append(
+            {
+                (c.output_column_name, level.comparison_vector_value): (
+                    level.u_probability,
+                    [(r["probability"], r["description"]) for r in level._trained_u_probabilities],
+                )
+                for c in linker._settings_obj.comparisons
+                for level in c._comparison_levels_excluding_null
+            }
+        )
+        linker.table_management.delete_tables_created_by_splink_from_db()
+    assert len(trained[0]) > 10 and trained[0] == trained[1]
+    assert any(history for _, history in trained[0].values())
+
+    pairs = []
+    for threads in (False, True):
+        link(con, seed=3, u_sample_pairs=2e5, u_in_threads=threads, reuse_model=False)
+        pairs.append(
+            con.execute(
+                "SELECT record_key_l, record_key_r, match_weight FROM pairs ORDER BY ALL"
+            ).fetchall()
+        )
+    assert len(pairs[0]) > 500 and pairs[0] == pairs[1]
 
 
 def test_review_queue_band_and_steward_decisions() -> None:
