@@ -250,7 +250,7 @@ def link(
                 seed=seed,
                 notes=notes,
                 u_sample_pairs=u_sample_pairs,
-                u_threads=con if backend == "duckdb" and u_in_threads else None,
+                u_threads_con=con if backend == "duckdb" and u_in_threads else None,
             )
         for col in model.tf_columns:
             linker.table_management.compute_tf_table(col)
@@ -402,10 +402,10 @@ def _train(
     seed: int,
     notes: list[str],
     u_sample_pairs: float = U_SAMPLING_MAX_PAIRS,
-    u_threads: duckdb.DuckDBPyConnection | None = None,
+    u_threads_con: duckdb.DuckDBPyConnection | None = None,
 ) -> Literal["trained", "priors"]:
     """Unsupervised, deterministic training; keeps the priors wherever it cannot run.
-    With `u_threads` (the DuckDB connection holding the input), the u estimation runs on
+    With `u_threads_con` (the DuckDB connection holding the input), the u estimation runs on
     two threads (`_estimate_u_in_threads`)."""
     training = linker.training
     if model.deterministic_rules:
@@ -432,10 +432,10 @@ def _train(
         return "priors"
 
     max_pairs = min(u_sample_pairs, n_records * (n_records - 1) / 2)
-    if u_threads is None:
+    if u_threads_con is None:
         training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     else:
-        _estimate_u_in_threads(linker, model, u_threads, max_pairs=max_pairs, seed=seed)
+        _estimate_u_in_threads(linker, model, u_threads_con, max_pairs=max_pairs, seed=seed)
 
     for rule in model.em_rules:
         n_block = _count_pairs(input_sdf, rule)
