@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -496,10 +497,7 @@ def customer_360(settings: Settings) -> dict[str, Any]:
         and all(work.path(layer).exists() for layer, _ in ACTIVITY_BASE.values())
     )
     version = uuid.uuid4().hex
-
-    def raw_records(keys: str) -> str:
-        return activity_raw_records(work, keys)
-
+    raw_records = partial(activity_raw_records, work)
     if incremental:
         for view, (layer, _) in ACTIVITY_BASE.items():
             work.load(con, layer, view)

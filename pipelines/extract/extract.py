@@ -417,9 +417,9 @@ def activity_raw_records(work: WorkArea, keys: str) -> str:
     """SELECT (source_system '<source>.<activity>', source_row_number, raw_record) for the
     activity rows that relation `keys` names by those two columns, read back from the raw
     layers the `activity` layer was mapped from. The layer leaves the raw row out: building
-    it as JSON for every row was more than half of mapping the activity (3.6M rows at a
-    million records: ~8 s of ~3.5 s without it, and the layer 225 -> 78 MB), for the few rows
-    the quarantine keeps."""
+    it as JSON for every row cost more than the rest of the mapping (3.6M rows at a million
+    records: ~8.0 s with it, ~3.4 s without; the layer 225 -> 78 MB), for the few rows the
+    quarantine keeps."""
     mapped_from = json.loads(work.layer_metadata("activity", ACTIVITY_RAW_VERSIONS) or "{}")
     selects = []
     for table, (where, built_from) in sorted(mapped_from.items()):
@@ -484,9 +484,7 @@ def build_mapped(
                 activity_view = f"raw_{source.name}__{activity.name}"
                 con.read_parquet(str(raw_activity)).create_view(activity_view)
                 views.append(activity_view)
-                select = activity_mapping_sql(
-                    source, activity, activity_view, _source_columns(str(raw_activity))
-                )
+                select = activity_mapping_sql(source, activity, activity_view)
                 activity_selects.append(select)
                 built_from = file_metadata(raw_activity, "built_from")
                 # Relative: a work area moved or restored elsewhere keeps its activity.

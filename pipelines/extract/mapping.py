@@ -151,10 +151,9 @@ def customer_mapping_sql(
     return query.sql(dialect="duckdb")
 
 
-def activity_mapping_sql(
-    source: SourceSpec, activity: ActivitySpec, raw_view: str, columns: list[str]
-) -> str:
-    """SELECT producing canonical activity rows for one activity table of a source."""
+def activity_mapping_sql(source: SourceSpec, activity: ActivitySpec, raw_view: str) -> str:
+    """SELECT producing canonical activity rows for one activity table of a source (without
+    the raw row: `activity_raw_records_sql` reads it back for the rows the quarantine keeps)."""
     fields = activity.fields
     numeric = {"amount", "cost", "open_amount", "satisfaction"}
     select: list[exp.Expression] = [
