@@ -115,6 +115,59 @@ def _parse_international(text: str) -> phonenumbers.PhoneNumber | None:
     return None
 
 
+# What phonenumbers.is_valid_number checks for a number of a verbatim calling code, as data
+# (`sql.py` turns it into one SQL expression, so most numbers skip the library): the regions
+# sharing the code, in the order the library tries them, each with its leading digits (if
+# the library picks the region by them) and its number descriptions. Valid means: matches
+# the general description and at least one type (length and pattern each). Equivalence with
+# the library is tested for every verbatim code.
+PHONE_TYPE_DESCS = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+    "voicemail", "fixed_line", "mobile",
+)
+
+
+class PhoneDesc(NamedTuple):
+    lengths: tuple[int, ...]  # empty: any length
+    pattern: str
+
+
+class PhoneRegionRule(NamedTuple):
+    region: str
+    leading_digits: str | None
+    general: PhoneDesc | None
+    types: tuple[PhoneDesc, ...]
+
+
+def _phone_desc(desc: phonenumbers.PhoneNumberDesc | None) -> PhoneDesc | None:
+    if desc is None or not desc.national_number_pattern:
+        return None
+    lengths = tuple(desc.possible_length or ())
+    if lengths == (-1,):  # the region has no numbers of this type
+        return None
+    return PhoneDesc(lengths, desc.national_number_pattern)
+
+
+def phone_validity_rules() -> dict[int, list[PhoneRegionRule]]:
+    """calling code -> its regions' rules, for every verbatim calling code."""
+    rules: dict[int, list[PhoneRegionRule]] = {}
+    for code in sorted(_VERBATIM_CODES):
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+        for region in regions:
+            meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+            if meta is None:
+                continue
+            # A code of one region is that region's whatever its leading digits.
+            leading = meta.leading_digits if len(regions) > 1 else None
+            types = tuple(
+                d for d in (_phone_desc(getattr(meta, name)) for name in PHONE_TYPE_DESCS) if d
+            )
+            rules.setdefault(code, []).append(
+                PhoneRegionRule(region, leading, _phone_desc(meta.general_desc), types)
+            )
+    return rules
+
+
 def standardise_phone(value: str | None, country: str | None = None) -> Phone:
     """E.164 for a number valid in the record's country (default ES); extensions are dropped."""
     text = hygiene(value)

@@ -15,6 +15,9 @@ from pipelines.cleanse.contact import (
     PHONE_LAYOUT_CHARS_RE,
     PHONE_LAYOUT_ONLY_RE,
     PHONE_REGIONS,
+    PhoneDesc,
+    PhoneRegionRule,
+    phone_validity_rules,
 )
 from pipelines.cleanse.text import (
     DROP_RANGES,
@@ -121,6 +124,59 @@ CREATE OR REPLACE TEMP MACRO _cl_email_normal(x) AS
 """  # noqa: S608 - built from the module constants above
 
 
+def _phone_desc_sql(x: str, desc: PhoneDesc) -> str:
+    match = f"regexp_full_match({x}, {_lit(desc.pattern)})"
+    if not desc.lengths:
+        return match
+    return f"(length({x}) IN ({', '.join(str(n) for n in desc.lengths)}) AND {match})"
+
+
+def _phone_region_valid_sql(x: str, rule: PhoneRegionRule) -> str:
+    if rule.general is None or not rule.types:
+        return "false"
+    types = " OR ".join(_phone_desc_sql(x, t) for t in rule.types)
+    return f"({_phone_desc_sql(x, rule.general)} AND ({types}))"
+
+
+def _phone_code_valid_sql(x: str, rules: list[PhoneRegionRule]) -> str:
+    """The library's choice of region (the first whose leading digits start the number, or
+    without leading digits, the first the number is valid in), then validity there."""
+    branches = []
+    for rule in rules:
+        valid = _phone_region_valid_sql(x, rule)
+        if rule.leading_digits is None:
+            branches.append(f"WHEN {valid} THEN true")
+        else:
+            leading = _lit("^(?:" + rule.leading_digits + ")")
+            branches.append(f"WHEN regexp_matches({x}, {leading}) THEN {valid}")
+    return f"CASE {' '.join(branches)} ELSE false END"
+
+
+def phone_valid_macro() -> str:
+    """`_cl_phone_valid(x)`: for a "+<digits>" lookup key of a verbatim calling code (see
+    contact._parse_international), whether phonenumbers takes it for a valid number (its
+    E.164 form is the key itself); NULL for any other key, which the library decides. A
+    number of the demo's million records costs ~13 µs in the library, on one core per
+    process; RE2 in DuckDB runs on every core."""
+    branches = []
+    for code, rules in phone_validity_rules().items():
+        size = len(str(code)) + 1
+        national = f"substr(x, {size + 1})"
+        branches.append(
+            f"WHEN starts_with(x, '+{code}') THEN CASE WHEN length(x) - {size} BETWEEN 2 AND 17 "
+            f"AND substr(x, {size + 1}, 1) <> '0' THEN {_phone_code_valid_sql(national, rules)} END"
+        )
+    return (
+        "CREATE OR REPLACE TEMP MACRO _cl_phone_valid(x) AS CASE "
+        "WHEN x IS NULL OR NOT regexp_full_match(x, '\\+[1-9][0-9]*') THEN NULL "
+        + " ".join(branches)
+        + " END"
+    )
+
+
+PHONE_VALID_MACRO = phone_valid_macro()
+
+
 def _phone_regions() -> pa.Table:
     rows = sorted(PHONE_REGIONS.items())
     columns = list(zip(*[(region, str(m[0]), *m[1:]) for region, m in rows], strict=True))
@@ -134,5 +190,6 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     The `_cl_*` UDFs the macros call must be registered first.
     """
     con.execute(MACROS)
+    con.execute(PHONE_VALID_MACRO)
     regions = _phone_regions()  # noqa: F841 - read by DuckDB's replacement scan below
     con.execute("CREATE OR REPLACE TEMP TABLE _cl_phone_regions AS SELECT * FROM regions")

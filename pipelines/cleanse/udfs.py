@@ -222,7 +222,17 @@ class LookupRunner:
         self._helper = _Helper() if wanted else None
 
     def run(self, lookup: Lookup) -> None:
-        rows = self.con.sql(lookup.distinct_sql()).to_arrow_table()
+        if lookup.fast is None:
+            rows = self.con.sql(lookup.distinct_sql()).to_arrow_table()
+        else:
+            # The keys the fast path answers never reach the library.
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _cl_lookup_fast AS "  # noqa: S608 - constants
+                f"SELECT *, {lookup.fast} AS v FROM ({lookup.distinct_sql()})"
+            )
+            rows = self.con.sql(
+                "SELECT * EXCLUDE (v) FROM _cl_lookup_fast WHERE v IS NULL"
+            ).to_arrow_table()
         rows_here = rows
         shared = self._helper is not None and rows.num_rows >= PARALLEL_MIN_VALUES
         if shared:
@@ -238,10 +248,14 @@ class LookupRunner:
             values.extend(self._helper_half(lookup, rows[rows_here.num_rows:]))
         self.con.register("_cl_lookup_rows", rows.append_column("v", pa.chunked_array(values)))
         # The table name is one of stages.py's constants.
+        fast = ""
+        if lookup.fast is not None:
+            fast = " UNION ALL BY NAME SELECT * FROM _cl_lookup_fast WHERE v IS NOT NULL"
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {lookup.table} AS SELECT * FROM _cl_lookup_rows"  # noqa: S608
+            f"CREATE OR REPLACE TEMP TABLE {lookup.table} AS SELECT * FROM _cl_lookup_rows{fast}"  # noqa: S608
         )
         self.con.unregister("_cl_lookup_rows")
+        self.con.execute("DROP TABLE IF EXISTS _cl_lookup_fast")
 
     def _helper_half(self, lookup: Lookup, rows: pa.Table) -> list[pa.Array]:
         """The helper's answer for `rows`; computed here instead if the helper failed."""
