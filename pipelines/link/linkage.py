@@ -351,9 +351,9 @@ def _estimate_u_in_threads(
     estimated: dict[str, dict[int, Any]] = {}
 
     def estimate() -> None:
-        # One linker per comparison: which comparisons take long (levels rarely observed
-        # make Splink read every chunk of its sample) is not known beforehand, so each
-        # thread takes the next one as it is free.
+        # One linker per comparison, each thread taking the next one as it is free (levels
+        # rarely observed make Splink read every chunk of its sample: the order above is
+        # only a guess at the cost).
         cursor = con.cursor()
         try:
             db_api = DuckDBAPI(connection=cursor)
