@@ -27,7 +27,11 @@ def _resolve(
     go to table `resolved`, the others to table `quarantine` with their reason and raw row."""
     # One pass over the activity: each row's customer and, for a row that cannot be kept,
     # the reason. Duplicate keys are ranked among the resolvable rows only, so the last
-    # resolvable row read is kept even when a later duplicate points nowhere.
+    # resolvable row read is kept even when a later duplicate points nowhere. Only keys that
+    # occur more than once are looked at again (`kept`): a window over every row (it cost as
+    # much) handed the rows on in ~100 interleaved runs; without it they stay close to the
+    # order they were read in (chunks of 2,048), which the store's primary-key index takes
+    # 22% faster (core.activity at a million records, one thread: 7.8 -> 6.1 s).
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE __activity_resolution AS
@@ -37,15 +41,19 @@ def _resolve(
             FROM {activity} act
             LEFT JOIN assignment a
                 ON a.record_key = act.source_system || ':' || act.source_record_id
+        ), kept AS (
+            SELECT source_system, activity_name, activity_id,
+                   max(source_row_number) AS kept_row
+            FROM joined WHERE NOT unresolvable
+            GROUP BY source_system, activity_name, activity_id HAVING count(*) > 1
         )
-        SELECT * EXCLUDE (unresolvable),
-               CASE WHEN activity_id IS NULL THEN 'missing_primary_key'
-                    WHEN customer_id IS NULL THEN 'activity_customer_unknown'
-                    WHEN row_number() OVER (
-                        PARTITION BY source_system, activity_name, activity_id, unresolvable
-                        ORDER BY source_row_number DESC) > 1 THEN 'duplicate_primary_key'
+        SELECT j.* EXCLUDE (unresolvable),
+               CASE WHEN j.activity_id IS NULL THEN 'missing_primary_key'
+                    WHEN j.customer_id IS NULL THEN 'activity_customer_unknown'
+                    WHEN j.source_row_number <> k.kept_row THEN 'duplicate_primary_key'
                END AS __reason
-        FROM joined;
+        FROM joined j
+        LEFT JOIN kept k USING (source_system, activity_name, activity_id);
 
         CREATE OR REPLACE TABLE {resolved} AS
         SELECT * EXCLUDE (__reason)
