@@ -46,6 +46,10 @@ def test_perf_harness_smoke(tmp_path) -> None:
     assert run["incremental"]["changed_records"] >= 1
     assert {"staged_customers", "scored_pairs", "publish_store"} <= set(run["sync"]["stages_s"])
     assert summary["median_bare_s"] > 0 and summary["max_peak_rss_mb"] > 0
+    # CPU seconds beside wall time (steadier on a shared box), per child and as ratios
+    assert run["sync"]["cpu_s"] > 0 and run["bare"]["cpu_s"] > 0 and run["incremental"]["cpu_s"] > 0
+    assert summary["median_cpu_ratio_sync_to_bare"] > 0
+    assert "CPU seconds" in completed.stdout
     # every run is scored against the demo's ground truth: a fast wrong run is no result
     assert 0.5 < run["accuracy"]["pairwise"]["f1"] <= 1.0
     assert "pairwise P / R / F1" in completed.stdout
