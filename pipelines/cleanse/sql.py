@@ -140,9 +140,13 @@ def _phone_region_valid_sql(x: str, rule: PhoneRegionRule) -> str:
 
 def _phone_code_valid_sql(x: str, rules: list[PhoneRegionRule]) -> str:
     """The library's choice of region (the first whose leading digits start the number, or
-    without leading digits, the first the number is valid in), then validity there."""
-    if len(rules) == 1 and rules[0].leading_digits is None:
-        return _phone_region_valid_sql(x, rules[0])
+    without leading digits, the first the number is valid in), then validity there. A last
+    region without leading digits is the answer for every number that reaches it (its
+    validity, not a CASE around it)."""
+    fallback = "false"
+    if rules[-1].leading_digits is None:
+        *rules, last = rules
+        fallback = _phone_region_valid_sql(x, last)
     branches = []
     for rule in rules:
         valid = _phone_region_valid_sql(x, rule)
@@ -151,7 +155,9 @@ def _phone_code_valid_sql(x: str, rules: list[PhoneRegionRule]) -> str:
         else:
             leading = _lit("^(?:" + rule.leading_digits + ")")
             branches.append(f"WHEN regexp_matches({x}, {leading}) THEN {valid}")
-    return f"CASE {' '.join(branches)} ELSE false END"
+    if not branches:
+        return fallback
+    return f"CASE {' '.join(branches)} ELSE {fallback} END"
 
 
 def phone_valid_macro() -> str:
