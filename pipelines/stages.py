@@ -19,8 +19,9 @@ from typing import Any
 
 import duckdb
 
-from pipelines.cleanse.incremental import cleanse_incrementally
+from pipelines.cleanse.incremental import cleanse_incrementally, staged_changes
 from pipelines.cleanse.incremental import save_base as save_cleanse_base
+from pipelines.cleanse.incremental import save_changes as save_cleanse_changes
 from pipelines.extract.assessment import source_assessment
 from pipelines.extract.extract import (
     ExtractResult,
@@ -68,7 +69,7 @@ from pipelines.publish.prepare import (
 )
 from pipelines.settings import Settings
 from pipelines.steward import load_steward_decisions
-from pipelines.workarea import WorkArea, connect
+from pipelines.workarea import WorkArea, connect, file_identity
 from sources.registry import Registry, load_registry
 
 
@@ -90,8 +91,10 @@ def _load(con: duckdb.DuckDBPyConnection, work: WorkArea, *names: str) -> None:
 
 
 def _materialise(con: duckdb.DuckDBPyConnection, work: WorkArea, *names: str) -> None:
-    """Load layers as tables (not views) where a stage reads them many times."""
+    """Load layers as tables (not views) where a stage reads them many times (in place of
+    the view of that name, if the stage made one first)."""
     for name in names:
+        con.execute(f'DROP VIEW IF EXISTS "{name}"')
         con.execute(
             f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM read_parquet(?)',  # noqa: S608
             [str(work.path(name))],
@@ -159,6 +162,8 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
     counts["suppressed_by_erasure"] = apply_suppression(con, suppression.get("audit.suppression"))
     work.save(con, "staged")
     work.save(con, "quarantine")
+    # What changed, for the linkage and golden records: saved before the base moves on.
+    save_cleanse_changes(con, work)
     save_cleanse_base(con, work)
     con.close()
     return {"records_per_source": per_source, **counts}
@@ -171,27 +176,22 @@ PAIRS_TOUCHED = "pairs_touched"
 CLUSTER_BASE_PAIRS = "clusters_base__pairs"
 
 
-def _file_identity(path: Path) -> str:
-    """Size and modification time: a kept base is a hard link of the very file; a copy that
-    keeps both (`cp -a` of the work area) has the same content too."""
-    stat = path.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
-
-
 def score_pairs(settings: Settings) -> dict[str, Any]:
     work = work_area(settings)
     # Splink logs a warning per comparison level it cannot train on small data; the figures
     # that matter are returned and attached to the asset instead.
     logging.getLogger("splink").setLevel(logging.ERROR)
     con = connect()
-    _materialise(con, work, "staged")
     # Score down to the bottom of the review band: those pairs feed the review queue.
     threshold = min(settings.match_threshold, settings.review_min_probability, 0.5)
     incremental = None
     if not settings.full_relink and settings.linkage_backend == "duckdb":
+        # A view: the incremental linking reads staged once (into Splink's input table).
+        _load(con, work, "staged")
         incremental = link_incrementally(
             con,
             staged="staged",
+            changes=staged_changes(con, work, BASE_STAGED),
             base_staged=work.path(BASE_STAGED),
             base_pairs=work.path(BASE_PAIRS),
             model_dir=work.root / "model",
@@ -207,8 +207,8 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
             con,
             PAIRS_TOUCHED,
             metadata={
-                "pairs": _file_identity(work.path("pairs")),
-                "base": _file_identity(work.path(BASE_PAIRS)),
+                "pairs": file_identity(work.path("pairs")),
+                "base": file_identity(work.path(BASE_PAIRS)),
             },
         )
         work.keep("pairs", BASE_PAIRS)
@@ -226,6 +226,8 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
             "training": "reused",
             "model_path": str(incremental.model_path),
         }
+    # The full linking reads staged many times: a table.
+    _materialise(con, work, "staged")
     result = link(
         con,
         "staged",
@@ -284,9 +286,9 @@ def _cluster_base_matches(work: WorkArea, inputs: str) -> bool:
     clustered = work.layer_metadata("clusters", "pairs")
     return (
         work.layer_metadata("clusters", "inputs") == inputs
-        and clustered == _file_identity(work.path(CLUSTER_BASE_PAIRS))
+        and clustered == file_identity(work.path(CLUSTER_BASE_PAIRS))
         and work.layer_metadata(PAIRS_TOUCHED, "base") == clustered
-        and work.layer_metadata(PAIRS_TOUCHED, "pairs") == _file_identity(work.path("pairs"))
+        and work.layer_metadata(PAIRS_TOUCHED, "pairs") == file_identity(work.path("pairs"))
         and work.layer_metadata("cluster_review", "clusters")
         == work.layer_metadata("clusters", "version")
     )
@@ -357,7 +359,7 @@ def cluster_records(settings: Settings) -> dict[str, Any]:
         metadata={
             "inputs": inputs,
             "version": version,
-            "pairs": _file_identity(work.path("pairs")),
+            "pairs": file_identity(work.path("pairs")),
         },
     )
     work.save(con, "cluster_review", metadata={"clusters": version})
@@ -437,7 +439,6 @@ def golden_records(settings: Settings) -> dict[str, Any]:
     change is kept for the publish (`PROVENANCE_DELTA`), like the activity's."""
     work = work_area(settings)
     con = connect()
-    _materialise(con, work, "staged", "assignment")
     config = load_survivorship()
     rules = rules_fingerprint(config)
     base_provenance = GOLDEN_BASE["base_provenance"][0]
@@ -447,12 +448,18 @@ def golden_records(settings: Settings) -> dict[str, Any]:
         and work.layer_metadata(base_provenance, "rules") == rules
         and all(work.path(layer).exists() for layer, _ in GOLDEN_BASE.values())
     ):
+        # Views: the incremental build reads a few columns of every record and all of them
+        # only for the customers it builds again (loading staged whole cost more than that).
+        _load(con, work, "staged", "assignment")
         for view, (layer, _) in GOLDEN_BASE.items():
             work.load(con, layer, view)
-        result = build_golden_incrementally(con, config)
+        changes = staged_changes(con, work, GOLDEN_BASE["base_staged"][0])
+        result = build_golden_incrementally(con, config, changes=changes)
     incremental = result is not None
     version = uuid.uuid4().hex
     if result is None:
+        # The full build reads its inputs once per attribute group: tables.
+        _materialise(con, work, "staged", "assignment")
         result = {"customers": build_golden(con, config)}
         _drop_change(work, PROVENANCE_DELTA)
     else:
@@ -587,7 +594,7 @@ def publish_inputs(work: WorkArea) -> str:
     digest = hashlib.sha256()
     for name in PUBLISH_INPUTS:
         path = work.path(name)
-        digest.update(f"{name}={_file_identity(path) if path.exists() else '-'}\0".encode())
+        digest.update(f"{name}={file_identity(path) if path.exists() else '-'}\0".encode())
     return digest.hexdigest()[:32]
 
 
@@ -698,7 +705,7 @@ def publish(
 def _pairs_version(con: duckdb.DuckDBPyConnection, work: WorkArea) -> PairsVersion:
     """This run's pairs file and, when the linkage scored only what changed since the base
     it names, that base, with its `pairs_touched` loaded in `con`."""
-    current = _file_identity(work.path("pairs"))
+    current = file_identity(work.path("pairs"))
     touched = work.path(PAIRS_TOUCHED)
     if touched.exists() and work.layer_metadata(PAIRS_TOUCHED, "pairs") == current:
         work.load(con, PAIRS_TOUCHED)

@@ -59,6 +59,13 @@ def file_metadata(path: Path, key: str) -> str | None:
     return value.decode() if value is not None else None
 
 
+def file_identity(path: Path) -> str:
+    """Size and modification time of a layer's file: a kept base is a hard link of the very
+    file; a copy that keeps both (`cp -a` of the work area) has the same content too."""
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
 class WorkArea:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)

@@ -48,7 +48,7 @@ from pipelines.cleanse.cleanse import CleanseError, cleanse
 from pipelines.cleanse.rules import REASON_CODES
 from pipelines.cleanse.sql import install_macros
 from pipelines.cleanse.udfs import register_udfs
-from pipelines.workarea import WorkArea
+from pipelines.workarea import WorkArea, file_identity
 
 BASE_ROWS = "cleanse_base__rows"
 BASE_STAGED = "cleanse_base__staged"
@@ -63,6 +63,9 @@ SUPPRESSED = "suppressed_by_erasure"
 BIRTH_DATE_IMPOSSIBLE = "birth_date_impossible_removed"
 _ROWS = "_cli_rows"
 _TODO = "_cli_todo"
+_RECLEANSED = "_cli_recleansed"
+# The way from the base's staged records to this run's (`save_changes`).
+STAGED_CHANGES = "staged_changes"
 
 
 def _ident(name: str) -> str:
@@ -352,6 +355,10 @@ def cleanse_incrementally(
             """  # noqa: S608 - identifier quoted
         )
         subset = cleanse(con, _TODO, today=today)
+        # The records this run cleansed again: with the base's records gone, what changed.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_RECLEANSED} AS SELECT record_key FROM staged"  # noqa: S608
+        )
         _assemble(con, work)
         con.execute(f"DROP VIEW {_TODO}")
         counts = {**_counts(con), "udf_errors": subset["udf_errors"]}
@@ -368,6 +375,63 @@ def cleanse_incrementally(
         [fingerprint, today.isoformat(), columns],
     )
     return counts
+
+
+def save_changes(con: duckdb.DuckDBPyConnection, work: WorkArea) -> bool:
+    """After an incremental cleanse, save which staged records differ from the base's
+    (`STAGED_CHANGES`: record_key, change 'changed' or 'removed'), so that linkage and
+    golden records need not compare a million records column by column to find them.
+
+    Every other staged record is the base's row with only its position (row number, load
+    time) refreshed; 'changed' may name a record cleansed again to the same values. Tagged
+    with the identities of the staged file and of the base it starts from: a stage uses it
+    only if its own base is that very file. Call it once `staged` (with the erasure
+    suppression applied) is saved and before `save_base`; after a full cleanse it removes
+    the last run's. Returns whether it saved one."""
+    target = work.path(STAGED_CHANGES)
+    base = work.path(BASE_STAGED)
+    recleansed = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_RECLEANSED]
+    ).fetchall()[0][0]
+    if not recleansed or not base.exists():
+        target.unlink(missing_ok=True)
+        return False
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _cli_changes AS
+        SELECT record_key, 'changed' AS change
+        FROM staged SEMI JOIN {_RECLEANSED} USING (record_key)
+        UNION ALL
+        SELECT record_key, 'removed' FROM read_parquet({_literal(base)})
+        ANTI JOIN staged USING (record_key)
+        """  # noqa: S608 - a constant table name and a quoted path
+    )
+    work.save(
+        con,
+        STAGED_CHANGES,
+        "_cli_changes",
+        metadata={"staged": file_identity(work.path("staged")), "base": file_identity(base)},
+    )
+    con.execute(f"DROP TABLE _cli_changes; DROP TABLE {_RECLEANSED}")
+    return True
+
+
+def staged_changes(
+    con: duckdb.DuckDBPyConnection, work: WorkArea, base: str, as_name: str = STAGED_CHANGES
+) -> str | None:
+    """Load the cleanse's `STAGED_CHANGES` as view `as_name` if it leads from layer `base`
+    (a stage's kept copy of the staged records it last used) to the current `staged`;
+    returns the view's name, or None (the stage then compares the records itself)."""
+    path, staged, kept = work.path(STAGED_CHANGES), work.path("staged"), work.path(base)
+    if not (path.exists() and staged.exists() and kept.exists()):
+        return None
+    if (
+        work.layer_metadata(STAGED_CHANGES, "staged") != file_identity(staged)
+        or work.layer_metadata(STAGED_CHANGES, "base") != file_identity(kept)
+    ):
+        return None
+    work.load(con, STAGED_CHANGES, as_name)
+    return as_name
 
 
 def save_base(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:

@@ -44,11 +44,17 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
 
 
 def build_golden_incrementally(
-    con: duckdb.DuckDBPyConnection, config: SurvivorshipConfig | None = None
+    con: duckdb.DuckDBPyConnection,
+    config: SurvivorshipConfig | None = None,
+    *,
+    changes: str | None = None,
 ) -> dict[str, int] | None:
     """From `staged`, `assignment` and the base (`base_staged`, `base_assignment`,
     `base_golden`, `base_provenance`), create the layers a full `build_golden` would give.
-    Returns counts, or None (nothing created) when the base cannot be reused."""
+    `changes` (record_key, change), if given, names every record whose values may differ
+    from `base_staged`'s besides its position (the cleanse's `save_changes`); otherwise the
+    records are compared. Returns counts, or None (nothing created) when the base cannot be
+    reused."""
     config = config or load_config()
     staged_columns = {r[0] for r in con.execute("DESCRIBE staged").fetchall()}
     base_columns = {r[0] for r in con.execute("DESCRIBE base_staged").fetchall()}
@@ -69,17 +75,26 @@ def build_golden_incrementally(
     )
     if not same_order:
         return None
-    # What a record says: every column but where and when it was read.
-    content = "hash(" + ", ".join(
-        f'"{c}"' for c in sorted(staged_columns - set(POSITION_COLUMNS))
-    ) + ")"
+    if changes is not None:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE __g_changed AS "  # noqa: S608 - a quoted identifier
+            f'SELECT record_key FROM "{changes}"'
+        )
+    else:
+        # What a record says: every column but where and when it was read.
+        content = "hash(" + ", ".join(
+            f'"{c}"' for c in sorted(staged_columns - set(POSITION_COLUMNS))
+        ) + ")"
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE __g_changed AS
+            SELECT record_key FROM (SELECT record_key, {content} AS h FROM staged) n
+            FULL JOIN (SELECT record_key, {content} AS h FROM base_staged) o USING (record_key)
+            WHERE n.h IS DISTINCT FROM o.h
+            """  # noqa: S608 - column names come from the layers themselves
+        )
     con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE __g_changed AS
-        SELECT record_key FROM (SELECT record_key, {content} AS h FROM staged) n
-        FULL JOIN (SELECT record_key, {content} AS h FROM base_staged) o USING (record_key)
-        WHERE n.h IS DISTINCT FROM o.h;
-
+        """
         -- Customers built again: those of a changed record, now or in the base, and those
         -- whose records are not the same set as in the base.
         CREATE OR REPLACE TEMP TABLE __g_affected AS
@@ -92,7 +107,7 @@ def build_golden_incrementally(
         UNION SELECT customer_id FROM base_assignment SEMI JOIN __g_changed USING (record_key)
         UNION SELECT now_id FROM moved WHERE now_id IS NOT NULL
         UNION SELECT base_id FROM moved WHERE base_id IS NOT NULL;
-        """  # noqa: S608 - column names come from the layers themselves
+        """
     )
     # A kept customer's record with a source timestamp after the base's load time could now
     # win or lose recency against a load time: build everything.

@@ -44,6 +44,51 @@ class IncrementalResult:
     model_path: Path
 
 
+def _changes_from(con: duckdb.DuckDBPyConnection, changes: str) -> None:
+    """The changed and removed records as the cleanse found them (`save_changes`): a
+    'changed' record may compare equal on the model's columns; scoring it again gives its
+    pairs as they were."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __inc_changed_keys AS
+        SELECT record_key FROM {_ident(changes)} WHERE change = 'changed';
+        CREATE OR REPLACE TEMP TABLE __inc_removed_keys AS
+        SELECT record_key FROM {_ident(changes)} WHERE change = 'removed';
+        """  # noqa: S608 - a quoted identifier
+    )
+
+
+def _compare_with_base(
+    con: duckdb.DuckDBPyConnection, staged: str, base_staged: Path, compared: list[str]
+) -> bool:
+    """The changed and removed records found by comparing the `compared` columns of every
+    record with the base's; False if the two cannot be compared (other types)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __inc_base AS SELECT * FROM read_parquet(?)",
+        [str(base_staged)],
+    )
+    # The records must compare column by column: same names, same types.
+    base_types = {r[0]: r[1] for r in con.execute("DESCRIBE __inc_base").fetchall()}
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {_ident(staged)}").fetchall()}  # noqa: S608
+    if any(base_types.get(c) != types.get(c) for c in compared):
+        return False
+    now, before = (", ".join(f"{a}.{_ident(c)}" for c in compared) for a in ("s", "b"))
+    # A record changed if any compared column differs (NULLs equal); one join on the key
+    # (an md5 over every column, both sides, took 4x as long).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __inc_changed_keys AS
+        SELECT s.record_key FROM {_ident(staged)} s
+        LEFT JOIN __inc_base b USING (record_key)
+        WHERE b.record_key IS NULL OR ({now}) IS DISTINCT FROM ({before});
+        CREATE OR REPLACE TEMP TABLE __inc_removed_keys AS
+        SELECT record_key FROM __inc_base ANTI JOIN {_ident(staged)} USING (record_key);
+        DROP TABLE __inc_base;
+        """  # noqa: S608 - identifiers from the model's column list
+    )
+    return True
+
+
 def link_incrementally(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -55,6 +100,7 @@ def link_incrementally(
     threshold_probability: float,
     u_sample_pairs: float,
     max_share: float,
+    changes: str | None = None,
 ) -> IncrementalResult | None:
     """Create `pairs` incrementally, and `pairs_touched(record_key)`: the new, changed and
     gone records, the only ones whose pairs differ from `base_pairs`. None when a full
@@ -73,29 +119,10 @@ def link_incrementally(
     if not saved.exists():
         return None
     model = build_model(columns, use_term_frequencies=True, dialect="duckdb")
-    compared = [*REQUIRED_COLUMNS, *model.columns]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE __inc_base AS SELECT * FROM read_parquet(?)",
-        [str(base_staged)],
-    )
-    # The records must compare column by column: same names, same types.
-    base_types = {r[0]: r[1] for r in con.execute("DESCRIBE __inc_base").fetchall()}
-    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {_ident(staged)}").fetchall()}  # noqa: S608
-    if any(base_types.get(c) != types.get(c) for c in compared):
+    if changes is not None:
+        _changes_from(con, changes)
+    elif not _compare_with_base(con, staged, base_staged, [*REQUIRED_COLUMNS, *model.columns]):
         return None
-    now, before = (", ".join(f"{a}.{_ident(c)}" for c in compared) for a in ("s", "b"))
-    # A record changed if any compared column differs (NULLs equal); one join on the key
-    # (an md5 over every column, both sides, took 4x as long).
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE __inc_changed_keys AS
-        SELECT s.record_key FROM {_ident(staged)} s
-        LEFT JOIN __inc_base b USING (record_key)
-        WHERE b.record_key IS NULL OR ({now}) IS DISTINCT FROM ({before});
-        CREATE OR REPLACE TEMP TABLE __inc_removed_keys AS
-        SELECT record_key FROM __inc_base ANTI JOIN {_ident(staged)} USING (record_key);
-        """  # noqa: S608 - identifiers from the model's column list
-    )
     changed, removed = con.execute(
         "SELECT (SELECT count(*) FROM __inc_changed_keys), "
         "(SELECT count(*) FROM __inc_removed_keys)"

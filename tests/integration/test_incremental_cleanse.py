@@ -190,9 +190,43 @@ def _run(
     counts["suppressed_by_erasure"] = apply_suppression(con, suppression)
     work.save(con, "staged")
     work.save(con, "quarantine")
+    counts["changes_saved"] = incremental.save_changes(con, work)
     save_base(con, work)
     con.close()
     return counts
+
+
+def _assert_changes_complete(work: WorkArea, before: Path) -> None:
+    """The saved change set names every staged record whose values (besides its position)
+    differ from `before`'s staged records, or that is new, and every record gone."""
+    con = duckdb.connect()
+    changes, staged = str(work.path(incremental.STAGED_CHANGES)), str(work.path("staged"))
+    columns = [
+        r[0]
+        for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [staged]).fetchall()
+        if r[0] not in incremental.POSITION_COLUMNS
+    ]
+    listed = ", ".join(f'"{c}"' for c in columns)
+    (unnamed_changes, removed, named_removed, wrongly_removed), = con.execute(
+        f"""
+        WITH named AS (SELECT * FROM read_parquet($changes))
+        SELECT
+          (SELECT count(*) FROM (
+              SELECT {listed} FROM read_parquet($staged)
+              EXCEPT SELECT {listed} FROM read_parquet($before))
+           WHERE record_key NOT IN (SELECT record_key FROM named WHERE change = 'changed')),
+          (SELECT count(*) FROM read_parquet($before)
+           WHERE record_key NOT IN (SELECT record_key FROM read_parquet($staged))),
+          (SELECT count(*) FROM named WHERE change = 'removed'),
+          (SELECT count(*) FROM named WHERE change = 'removed'
+           AND record_key IN (SELECT record_key FROM read_parquet($staged)))
+        """,  # noqa: S608 - column names from the layer itself
+        {"changes": changes, "staged": staged, "before": str(before)},
+    ).fetchall()
+    con.close()
+    assert unnamed_changes == 0
+    assert removed == named_removed > 0
+    assert wrongly_removed == 0
 
 
 def _assert_same_output(a: WorkArea, b: WorkArea) -> None:
@@ -260,16 +294,22 @@ def test_incremental_cleanse_equals_full_cleanse(
     assert _reasons(work, "crm", 6) == ["no_identifying_fields"]
     assert _reasons(work, "crm", 21) == ["suppressed_by_erasure"]
     assert _reasons(work, "crm", 31) == ["duplicate_primary_key"]
+    assert not first["changes_saved"]  # a full cleanse: stages compare for themselves
+    before = tmp_path / "first_staged.parquet"
+    before.write_bytes(work.path("staged").read_bytes())
 
     suppression = _suppression(first_suppressed, second_suppressed)
     second = _run(work, m1, TODAY_2, suppression)
     assert second["cleanse_mode"] == "incremental", second["cleanse_mode_reason"]
+    assert second["changes_saved"]
+    _assert_changes_complete(work, before)
     assert 0 < second["rows_cleansed"] < 0.05 * second["mapped"]
     assert second["rows_kept"] + second["rows_cleansed"] == second["mapped"]
 
     full = WorkArea(tmp_path / "full")
     reference = _run(full, m1, TODAY_2, suppression)
     assert reference["cleanse_mode"] == "full"
+    assert not full.path(incremental.STAGED_CHANGES).exists()
     _assert_same_output(work, full)
     for key in ("mapped", "staged", "quarantined_records", "quarantine_rows",
                 "duplicate_primary_key", "no_identifying_fields", "missing_primary_key",

@@ -23,7 +23,7 @@ from pipelines.marts.customer_360 import build_customer_360, resolve_activity
 from pipelines.publish import prepare, store
 from pipelines.publish.prepare import SNAPSHOT_DELTA_TABLES, layer_name, published_loads
 from pipelines.settings import load_settings
-from pipelines.workarea import WorkArea, connect
+from pipelines.workarea import WorkArea, connect, file_identity
 
 
 @pytest.fixture
@@ -228,7 +228,7 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     con.close()
     assert 0 < rewritten < evidence / 2
     held = store.held_versions(sync_env.store_path)
-    assert held["core.linkage_evidence"] == stages._file_identity(work.path("pairs"))
+    assert held["core.linkage_evidence"] == file_identity(work.path("pairs"))
     # The tables built whole here that got a delta had no whole layer written: the patch
     # did not ask for one.
     assert unwritten == [
