@@ -61,11 +61,12 @@ from pipelines.publish.edit import store_lock
 from pipelines.publish.prepare import (
     PairsVersion,
     build_publish_tables,
+    changed_records,
     identity_inputs,
+    linked_pairs_sql,
     load_previous_state,
     restore_previous,
     table_loads,
-    weight_columns,
 )
 from pipelines.settings import Settings
 from pipelines.steward import load_steward_decisions
@@ -648,7 +649,9 @@ def publish(
         # Views, not tables: most layers are read once here, and copying a million rows of each
         # into memory first cost 19 s and gigabytes at 1M records.
         _load(con, work, *PUBLISH_INPUTS)
-        _linked_pairs(con)
+        pairs = _pairs_version(con, work)
+        changed = changed_records(con, work, store_url=settings.store_url, pairs=pairs)
+        _linked_pairs(con, whole=not changed)
         unmapped_rows = []
         for path in sorted((work.root / "raw").glob("*.unmapped.json")):
             unmapped_rows.append((path.name.split(".")[0], json.loads(path.read_text())))
@@ -672,7 +675,9 @@ def publish(
             )
         recon = reconciliation(settings)
         summary = {"reconciliation": recon, PUBLISH_INPUTS_KEY: inputs}
-        build_publish_tables(con, run_id=run_id, now=utcnow(), run_summary=summary)
+        build_publish_tables(
+            con, run_id=run_id, now=utcnow(), run_summary=summary, changed=changed
+        )
         if verify is not None:
             verify(con)
         loads = table_loads(
@@ -680,7 +685,8 @@ def publish(
             work,
             run_id=run_id,
             store_url=settings.store_url,
-            pairs=_pairs_version(con, work),
+            pairs=pairs,
+            changed=changed,
         )
         # (`linked_pairs` stays: the evidence view reads it if the store asks for it whole.)
         con.execute("DROP TABLE all_quarantine")
@@ -729,26 +735,19 @@ def extra_loads(work: WorkArea) -> list[store.TableLoad]:
     return loads
 
 
-def _linked_pairs(con: duckdb.DuckDBPyConnection) -> None:
-    """`linked_pairs`: the scored pairs whose records share a customer, with their per
-    comparison weights (`mw_*`; the evidence turns them into JSON only for the rows it
-    writes), and `all_quarantine`."""
-    weights = "".join(f', p."{column}"' for column in weight_columns(con, "pairs"))
+def _linked_pairs(con: duckdb.DuckDBPyConnection, *, whole: bool) -> None:
+    """`linked_pairs` (`linked_pairs_sql`): a table when the xref and the evidence are built
+    whole from it, else a view (read only if the store asks for the whole evidence); and
+    `all_quarantine`."""
     con.execute(
-        f"""
+        """
         CREATE TABLE all_quarantine AS
         SELECT source_system, source_row_number, reason_code, source_record_id,
                reason_message, raw_record FROM quarantine
         UNION ALL
         SELECT source_system, source_row_number, reason_code, source_record_id,
-               reason_message, raw_record FROM activity_quarantine;
-
-        CREATE TABLE linked_pairs AS
-        SELECT p.record_key_l, p.record_key_r, al.customer_id, p.match_weight,
-               p.match_probability{weights}
-        FROM pairs p
-        JOIN assignment al ON al.record_key = p.record_key_l
-        JOIN assignment ar ON ar.record_key = p.record_key_r
-        WHERE al.customer_id = ar.customer_id
-        """  # noqa: S608 - column names come from the pairs table itself
+               reason_message, raw_record FROM activity_quarantine
+        """
     )
+    kind = "TABLE" if whole else "VIEW"
+    con.execute(f"CREATE {kind} linked_pairs AS {linked_pairs_sql(con)}")

@@ -95,6 +95,17 @@ QUALITY_FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# What a nightly publish knows has changed (`changed_records`): the records whose
+# core.linkage_evidence rows can differ from the store's, those whose
+# core.customer_source_xref rows can, the linked pairs of the latter, and their xref rows.
+EVIDENCE_RECORDS = "__evidence_records"
+XREF_RECORDS = "__xref_records"
+CHANGED_LINKED_PAIRS = "__changed_linked_pairs"
+XREF_CHANGED = "__xref_changed"
+# An xref row's record key, as the work layers spell it.
+XREF_RECORD_KEY = "source_system || ':' || source_record_id"
+
+
 def _run_sql(con: duckdb.DuckDBPyConnection, script: str, params: dict) -> None:
     """Run `;`-separated statements, binding to each only the parameters it names
     (DuckDB rejects unused named parameters)."""
@@ -241,10 +252,12 @@ def build_publish_tables(
     run_id: str,
     now: dt.datetime,
     run_summary: dict,
+    changed: bool = False,
 ) -> None:
     """Fill `new.<schema>__<table>` tables from the work layers loaded in `con` (golden,
     assignment, provenance, activity, quarantine, pairs, id_changes, redirects, customer_360,
-    staged, mapped) and the previous state (core.* mirrored tables)."""
+    staged, mapped) and the previous state (core.* mirrored tables). `changed`: the records
+    whose store rows can change are known (`changed_records`), the rest are the store's."""
     con.execute("CREATE SCHEMA IF NOT EXISTS new")
     params = {"run": run_id, "now": now}
     attrs = ", ".join(f"g.{a}" for a in GOLDEN_ATTRIBUTES)
@@ -275,40 +288,7 @@ def build_publish_tables(
         params,
     )
     build_history(con, run_id=run_id, now=now)
-    _run_sql(
-        con,
-        """
-        CREATE OR REPLACE TABLE new.core__customer_source_xref AS
-        WITH best AS (
-            SELECT k AS record_key, max(match_probability) AS match_probability
-            FROM (SELECT record_key_l AS k, match_probability FROM linked_pairs
-                  UNION ALL SELECT record_key_r, match_probability FROM linked_pairs)
-            GROUP BY k
-        )
-        SELECT s.source_system, s.source_record_id, a.customer_id, a.cluster_size,
-               b.match_probability, true AS is_active,
-               coalesce(p.first_linked_run_id, $run) AS first_linked_run_id,
-               CASE WHEN p.customer_id IS DISTINCT FROM a.customer_id OR NOT p.is_active
-                    THEN $run ELSE p.linked_run_id END AS linked_run_id
-        FROM assignment a
-        JOIN staged s USING (record_key)
-        LEFT JOIN best b USING (record_key)
-        LEFT JOIN core.customer_source_xref p
-               ON p.source_system = s.source_system AND p.source_record_id = s.source_record_id
-        UNION ALL
-        -- Records no longer delivered keep their link, marked inactive (never silently lost).
-        SELECT p.source_system, p.source_record_id,
-               coalesce(r.customer_id, p.customer_id) AS customer_id, p.cluster_size,
-               p.match_probability, false AS is_active, p.first_linked_run_id,
-               CASE WHEN p.is_active OR r.customer_id IS NOT NULL THEN $run
-                    ELSE p.linked_run_id END AS linked_run_id
-        FROM core.customer_source_xref p
-        LEFT JOIN redirects r ON r.retired_customer_id = p.customer_id
-        WHERE p.source_system || ':' || p.source_record_id
-              NOT IN (SELECT record_key FROM assignment)
-        """,
-        params,
-    )
+    _build_xref(con, params, changed=changed)
     _run_sql(
         con,
         """
@@ -436,6 +416,72 @@ def build_publish_tables(
     )
 
 
+def _xref_sql(linked: str, records: str | None) -> str:
+    """The query of core.customer_source_xref's rows from the `linked` pairs; only the rows
+    of the record keys in table `records`, if given (every pair of theirs is in `linked`)."""
+    assignment, inactive = "assignment", ""
+    if records:
+        # Table names from this module.
+        assignment = f"(SELECT * FROM assignment SEMI JOIN {records} USING (record_key))"  # noqa: S608
+        inactive = f"AND p.record_key IN (SELECT record_key FROM {records})"  # noqa: S608
+    return f"""
+        WITH best AS (
+            SELECT k AS record_key, max(match_probability) AS match_probability
+            FROM (SELECT record_key_l AS k, match_probability FROM {linked}
+                  UNION ALL SELECT record_key_r, match_probability FROM {linked})
+            GROUP BY k
+        )
+        SELECT s.source_system, s.source_record_id, a.customer_id, a.cluster_size,
+               b.match_probability, true AS is_active,
+               coalesce(p.first_linked_run_id, $run) AS first_linked_run_id,
+               CASE WHEN p.customer_id IS DISTINCT FROM a.customer_id OR NOT p.is_active
+                    THEN $run ELSE p.linked_run_id END AS linked_run_id
+        FROM {assignment} a
+        JOIN staged s USING (record_key)
+        LEFT JOIN best b USING (record_key)
+        LEFT JOIN core.customer_source_xref p
+               ON p.source_system = s.source_system AND p.source_record_id = s.source_record_id
+        UNION ALL
+        -- Records no longer delivered keep their link, marked inactive (never silently lost).
+        SELECT p.source_system, p.source_record_id,
+               coalesce(r.customer_id, p.customer_id) AS customer_id, p.cluster_size,
+               p.match_probability, false AS is_active, p.first_linked_run_id,
+               CASE WHEN p.is_active OR r.customer_id IS NOT NULL THEN $run
+                    ELSE p.linked_run_id END AS linked_run_id
+        FROM (SELECT *, {XREF_RECORD_KEY} AS record_key FROM core.customer_source_xref) p
+        LEFT JOIN redirects r ON r.retired_customer_id = p.customer_id
+        WHERE p.record_key NOT IN (SELECT record_key FROM assignment) {inactive}
+        """  # noqa: S608 - table names from this module
+
+
+def _build_xref(con: duckdb.DuckDBPyConnection, params: dict, *, changed: bool) -> None:
+    """`new.core__customer_source_xref`: built whole, or (`changed`) the rows of the records
+    in XREF_RECORDS built again (`XREF_CHANGED`) and the store's others as they are (a view)."""
+    if not changed:
+        _run_sql(
+            con,
+            "CREATE OR REPLACE TABLE new.core__customer_source_xref AS "
+            + _xref_sql("linked_pairs", None),
+            params,
+        )
+        return
+    _run_sql(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {XREF_CHANGED} AS "
+        + _xref_sql(CHANGED_LINKED_PAIRS, XREF_RECORDS),
+        params,
+    )
+    listed = ", ".join(f'"{c.name}"' for c in models.metadata.tables[XREF].columns)
+    con.execute(
+        f"""
+        CREATE OR REPLACE VIEW new.core__customer_source_xref AS
+        SELECT {listed} FROM core.customer_source_xref
+        WHERE {XREF_RECORD_KEY} NOT IN (SELECT record_key FROM {XREF_RECORDS})
+        UNION ALL SELECT {listed} FROM {XREF_CHANGED}
+        """  # noqa: S608 - names from this module and the models
+    )
+
+
 def weight_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     """The per comparison match weights (`mw_*`) that Splink wrote into `table`."""
     return [
@@ -448,21 +494,26 @@ def weight_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     ]
 
 
-def _evidence_rows(con: duckdb.DuckDBPyConnection, run_id: str, only: str | None = None) -> str:
-    """The query of core.linkage_evidence's rows, from `linked_pairs` (only the pairs with
-    a record in table `only`, if given): the per comparison weights as JSON, and the run
-    that scored the pair. A pair scored the same way as before keeps the run that scored
-    it: an unchanged rerun leaves the table identical."""
-    weights = weight_columns(con, "linked_pairs")
+def _evidence_rows(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    only: str | None = None,
+    linked: str = "linked_pairs",
+) -> str:
+    """The query of core.linkage_evidence's rows, from the `linked` pairs (only the pairs
+    with a record in table `only`, if given): the per comparison weights as JSON, and the
+    run that scored the pair. A pair scored the same way as before keeps the run that
+    scored it: an unchanged rerun leaves the table identical."""
+    weights = weight_columns(con, linked)
     as_json = (
         "to_json({" + ", ".join(f"'{c[3:]}': l.\"{c}\"" for c in weights) + "})"
         if weights
         else "NULL::JSON"
     )
-    pairs = "linked_pairs"
+    pairs = linked
     if only:
         pairs = (
-            "(SELECT * FROM linked_pairs "  # noqa: S608 - a table name from this module
+            f"(SELECT * FROM {linked} "  # noqa: S608 - a table name from this module
             f"WHERE record_key_l IN (SELECT record_key FROM {only}) "
             f"OR record_key_r IN (SELECT record_key FROM {only}))"
         )
@@ -585,13 +636,19 @@ SNAPSHOT_DELTA_TABLES = (
 
 
 def _snapshot_delta(
-    con: duckdb.DuckDBPyConnection, work: WorkArea, table: str, snapshot: Path
+    con: duckdb.DuckDBPyConnection,
+    work: WorkArea,
+    table: str,
+    snapshot: Path,
+    changed: tuple[str, str] | None = None,
 ) -> TableDelta:
     """`new.<table>` against the store snapshot (attached as `previous_store`; it holds every
     table, not only PREVIOUS_TABLES): its new and changed rows (typed as the store
     holds them, so a value the store would round the same compares equal) and the keys of the
     previous rows changed or gone. When most of a large table changed, a `rewrite` delta: the
-    store replaces it whole, faster than deleting row by row, without comparing it again."""
+    store replaces it whole, faster than deleting row by row, without comparing it again.
+    `changed` = (relation, condition): only the rows meeting the condition can differ, and
+    the relation holds the new ones (the others the table keeps as they are)."""
     columns = models.metadata.tables[table].columns
     keys = store.primary_key(table)
     typed = ", ".join(f'CAST("{c.name}" AS {_column_type(c)}) AS "{c.name}"' for c in columns)
@@ -600,13 +657,16 @@ def _snapshot_delta(
     new_row = ", ".join(f'n."{c.name}"' for c in columns)
     old_row = ", ".join(f'p."{c.name}"' for c in columns)
     old_keys = ", ".join(f'p."{k}" AS "__old_{k}"' for k in keys)
+    new_rows, only = f"new.{layer_name(table)}", ""
+    if changed:
+        new_rows, only = changed[0], f"WHERE {changed[1]}"
     # One join on the key finds both sides of the change (two EXCEPTs took twice as long).
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE __delta AS
         SELECT n.*, {old_keys}
-        FROM (SELECT {typed} FROM new.{layer_name(table)}) n
-        FULL JOIN (SELECT {listed} FROM previous_store.{table}) p ON {on}
+        FROM (SELECT {typed} FROM {new_rows}) n
+        FULL JOIN (SELECT {listed} FROM previous_store.{table} {only}) p ON {on}
         WHERE n."{keys[0]}" IS NULL OR p."{keys[0]}" IS NULL
            OR ({new_row}) IS DISTINCT FROM ({old_row})
         """  # noqa: S608 - identifiers from the models
@@ -636,6 +696,7 @@ def _snapshot_delta(
 
 
 EVIDENCE = "core.linkage_evidence"
+XREF = "core.customer_source_xref"
 
 
 @dataclass(frozen=True)
@@ -653,46 +714,120 @@ def _evidence_delta(
     con: duckdb.DuckDBPyConnection, work: WorkArea, run_id: str, snapshot: Path, base: str
 ) -> TableDelta:
     """core.linkage_evidence's change when the store snapshot holds the evidence of the pairs
-    the linkage started from (`base`). A pair's row depends only on its scores and on its two
-    records' customers, so only the pairs of records whose pairs were scored again
-    (`pairs_touched`) or whose customer changed (against the snapshot's xref) can differ:
-    their old rows are removed, their new rows written (1% changed at a million records:
-    ~14k rows instead of comparing a million)."""
+    the linkage started from (`base`): the store's rows of the pairs of EVIDENCE_RECORDS are
+    removed, their new rows written (1% changed at a million records: ~14k rows instead of
+    comparing a million; see `changed_records`)."""
     typed = ", ".join(
         f'CAST("{c.name}" AS {_column_type(c)}) AS "{c.name}"'
         for c in models.metadata.tables[EVIDENCE].columns
     )
     upserts, gone = (layer_name(EVIDENCE, "publish_delta__") + part for part in ("__up", "__gone"))
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE __evidence_records AS
-        SELECT record_key FROM pairs_touched
-        UNION
-        SELECT coalesce(a.record_key, x.record_key)
-        FROM assignment a
-        FULL JOIN (SELECT source_system || ':' || source_record_id AS record_key, customer_id
-                   FROM previous_store.core.customer_source_xref WHERE is_active) x
-               USING (record_key)
-        WHERE a.customer_id IS DISTINCT FROM x.customer_id
-        """
-    )
-    con.execute(
         f"CREATE OR REPLACE TEMP TABLE __delta_up AS SELECT {typed} "  # noqa: S608
-        f"FROM ({_evidence_rows(con, run_id, '__evidence_records')})"
+        f"FROM ({_evidence_rows(con, run_id, EVIDENCE_RECORDS, CHANGED_LINKED_PAIRS)})"
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __delta_gone AS SELECT record_key_l, record_key_r "  # noqa: S608
         f"FROM previous_store.{EVIDENCE} "
-        "WHERE record_key_l IN (SELECT record_key FROM __evidence_records) "
-        "OR record_key_r IN (SELECT record_key FROM __evidence_records)"
+        f"WHERE record_key_l IN (SELECT record_key FROM {EVIDENCE_RECORDS}) "
+        f"OR record_key_r IN (SELECT record_key FROM {EVIDENCE_RECORDS})"
     )
     work.save(con, upserts, "__delta_up")
     work.save(con, gone, "__delta_gone")
-    for name in ("__evidence_records", "__delta_up", "__delta_gone"):
+    for name in ("__delta_up", "__delta_gone"):
         con.execute(f"DROP TABLE {name}")
     return TableDelta(
         upserts=work.path(upserts), removed=work.path(gone), base_version=base, base_file=snapshot
     )
+
+
+def linked_pairs_sql(con: duckdb.DuckDBPyConnection, records: str | None = None) -> str:
+    """The query of the scored pairs whose two records share a customer, with their per
+    comparison weights (`mw_*`; the evidence turns them into JSON only for the rows it
+    writes); only the pairs with a record in table `records`, if given."""
+    weights = "".join(f', p."{column}"' for column in weight_columns(con, "pairs"))
+    pairs = "pairs"
+    if records:
+        pairs = (
+            f"(SELECT * FROM pairs WHERE record_key_l IN (SELECT record_key FROM {records}) "  # noqa: S608
+            f"OR record_key_r IN (SELECT record_key FROM {records}))"
+        )
+    return f"""
+        SELECT p.record_key_l, p.record_key_r, al.customer_id, p.match_weight,
+               p.match_probability{weights}
+        FROM {pairs} p
+        JOIN assignment al ON al.record_key = p.record_key_l
+        JOIN assignment ar ON ar.record_key = p.record_key_r
+        WHERE al.customer_id = ar.customer_id
+        """  # noqa: S608 - column names come from the pairs table itself
+
+
+def changed_records(
+    con: duckdb.DuckDBPyConnection,
+    work: WorkArea,
+    *,
+    store_url: str | None,
+    pairs: PairsVersion | None,
+) -> bool:
+    """Whether the records whose core.linkage_evidence and core.customer_source_xref rows
+    can differ from the store's are known; if so, creates EVIDENCE_RECORDS, XREF_RECORDS
+    and CHANGED_LINKED_PAIRS.
+
+    They are known when the store snapshot holds the evidence of the pairs the linkage
+    started from (`pairs.base`, with `pairs_touched` loaded in `con`). A pair's evidence row
+    depends only on its scores and on its two records' customers: only the pairs of records
+    scored again or whose customer changed (against the snapshot's xref) can differ. A
+    record's xref row depends on its customer, its cluster's size, the best probability
+    among its linked pairs and a merge retiring its customer: those records, the records
+    whose cluster size changed, the other record of every pair (this run's or the store's
+    evidence) of a record whose evidence can change, and the records of a retired customer."""
+    snapshot = work.root / PREVIOUS_STORE
+    if pairs is None or pairs.base is None or not snapshot.exists():
+        return False
+    if _snapshot_revision(con) != head_revision():
+        return False
+    if _held_by_snapshot(store_url, snapshot).get(EVIDENCE) != pairs.base:
+        return False
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __moves AS
+        SELECT coalesce(a.record_key, x.record_key) AS record_key,
+               a.customer_id IS DISTINCT FROM x.customer_id AS moved
+        FROM assignment a
+        FULL JOIN (SELECT {XREF_RECORD_KEY} AS record_key, customer_id, cluster_size
+                   FROM previous_store.{XREF} WHERE is_active) x
+               USING (record_key)
+        WHERE a.customer_id IS DISTINCT FROM x.customer_id
+           OR a.cluster_size IS DISTINCT FROM x.cluster_size;
+
+        CREATE OR REPLACE TEMP TABLE {EVIDENCE_RECORDS} AS
+        SELECT record_key FROM pairs_touched
+        UNION SELECT record_key FROM __moves WHERE moved;
+
+        CREATE OR REPLACE TEMP TABLE {XREF_RECORDS} AS
+        WITH now AS (
+            SELECT record_key_l, record_key_r FROM pairs
+            WHERE record_key_l IN (SELECT record_key FROM {EVIDENCE_RECORDS})
+               OR record_key_r IN (SELECT record_key FROM {EVIDENCE_RECORDS})
+        ), before AS (
+            SELECT record_key_l, record_key_r FROM previous_store.{EVIDENCE}
+            WHERE record_key_l IN (SELECT record_key FROM {EVIDENCE_RECORDS})
+               OR record_key_r IN (SELECT record_key FROM {EVIDENCE_RECORDS})
+        )
+        SELECT record_key FROM {EVIDENCE_RECORDS}
+        UNION SELECT record_key FROM __moves
+        UNION SELECT record_key_l FROM now UNION SELECT record_key_r FROM now
+        UNION SELECT record_key_l FROM before UNION SELECT record_key_r FROM before
+        UNION SELECT {XREF_RECORD_KEY} FROM previous_store.{XREF}
+              WHERE customer_id IN (SELECT retired_customer_id FROM redirects);
+
+        CREATE OR REPLACE TEMP TABLE {CHANGED_LINKED_PAIRS} AS
+        {linked_pairs_sql(con, XREF_RECORDS)};
+
+        DROP TABLE __moves;
+        """  # noqa: S608 - names from this module and the models
+    )
+    return True
 
 
 def _snapshot_revision(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -710,28 +845,27 @@ def table_loads(
     run_id: str,
     store_url: str | None = None,
     pairs: PairsVersion | None = None,
+    changed: bool = False,
 ) -> list[TableLoad]:
     """Save every `new.*` table as a layer, except those whose change against a store
     snapshot (SNAPSHOT_DELTA_TABLES) is worked out: their whole layer is written only if the
     store asks for it (`TableLoad.file`), so `con` must stay open until the store is written
     (at a million records, their whole layers cost ~2.5 s a night for nothing).
-    The linkage evidence's change is read from the pairs that changed when the store holds
-    the evidence of the pairs the linkage started from (`pairs`, `_evidence_delta`).
+    The linkage evidence's and the xref's changes are read from the records that changed
+    when those are known (`changed`: see `changed_records`; `pairs` names the pairs file).
     Saved `new.*` tables are dropped. Returns how publish loads them."""
     snapshot = work.root / PREVIOUS_STORE
     deltas = {}
     # A store at an older revision is migrated before it is patched, which may change rows
     # the delta would take as unchanged.
     if snapshot.exists() and _snapshot_revision(con) == head_revision():
-        held = _held_by_snapshot(store_url, snapshot)
         for table in SNAPSHOT_DELTA_TABLES:
-            if (
-                table == EVIDENCE
-                and pairs is not None
-                and pairs.base is not None
-                and held.get(EVIDENCE) == pairs.base
-            ):
+            if changed and table == EVIDENCE:
+                assert pairs is not None and pairs.base is not None
                 deltas[table] = _evidence_delta(con, work, run_id, snapshot, pairs.base)
+            elif changed and table == XREF:
+                only = f"{XREF_RECORD_KEY} IN (SELECT record_key FROM {XREF_RECORDS})"  # noqa: S608
+                deltas[table] = _snapshot_delta(con, work, table, snapshot, (XREF_CHANGED, only))
             else:
                 deltas[table] = _snapshot_delta(con, work, table, snapshot)
     writers = {}

@@ -131,6 +131,36 @@ def assert_like_a_full_build(work: WorkArea) -> None:
     con.close()
 
 
+def assert_xref_like_a_full_build(work: WorkArea, published: Path) -> None:
+    """core.customer_source_xref as the publish wrote it (from the records that changed
+    only, on a nightly run) holds what building it from every record gives, against the
+    store the run started from (the snapshot the work area keeps)."""
+    con = connect()
+    prepare.restore_previous(con, work)
+    for layer in stages.PUBLISH_INPUTS:
+        work.load(con, layer)
+    stages._linked_pairs(con, whole=True)
+    con.execute("ATTACH ? AS published (READ_ONLY)", [str(published)])
+    [(run_id,)] = con.execute(
+        "SELECT run_id FROM published.audit.sync_run ORDER BY published_at DESC LIMIT 1"
+    ).fetchall()
+    con.execute("CREATE SCHEMA new")
+    prepare._build_xref(con, {"run": run_id}, changed=False)
+    columns = models.metadata.tables["core.customer_source_xref"].columns
+    listed = ", ".join(c.name for c in columns)
+    # Typed as the store holds them.
+    typed = ", ".join(f"CAST({c.name} AS {prepare._column_type(c)})" for c in columns)
+    differs = con.execute(
+        f"SELECT (SELECT count(*) FROM (SELECT {typed} FROM new.core__customer_source_xref "  # noqa: S608
+        f"EXCEPT ALL SELECT {listed} FROM published.core.customer_source_xref)), "
+        f"(SELECT count(*) FROM (SELECT {listed} FROM published.core.customer_source_xref "
+        f"EXCEPT ALL SELECT {typed} FROM new.core__customer_source_xref)), "
+        "(SELECT count(*) FROM published.core.customer_source_xref)"
+    ).fetchall()[0]
+    con.close()
+    assert differs[:2] == (0, 0) and differs[2] > 0
+
+
 def test_nightly_publish_patches_the_store_like_a_fresh_build(
     sync_env, own_demo, tmp_path, monkeypatch
 ) -> None:
@@ -245,6 +275,7 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     assert pq.read_table(work.path("activity_removed")).num_rows > 0
     assert 0 < pq.read_table(work.path("provenance_removed")).num_rows
     assert_like_a_full_build(work)
+    assert_xref_like_a_full_build(work, sync_env.store_path)
     # customer_360: the changed customers carry the second night's date, the rest keep the
     # first's (a run crossing UTC midnight may see the nights two days apart).
     con = duckdb.connect(str(sync_env.store_path), read_only=True)
