@@ -66,6 +66,7 @@ from pipelines.publish.prepare import (
     linked_pairs_sql,
     load_previous_state,
     restore_previous,
+    save_assignment_moves,
     table_loads,
 )
 from pipelines.settings import Settings
@@ -385,6 +386,8 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
     result = assign_ids(con)
     for name in ("assignment", "id_changes", "redirects"):
         work.save(con, name)
+    # For the publish: which records' customers changed, found here from the tables loaded.
+    save_assignment_moves(con, work)
     con.close()
     return {
         "previous_customers": previous["core.customer"],

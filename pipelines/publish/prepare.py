@@ -34,7 +34,7 @@ from pipelines.publish.store import (
     read_tables,
     table_columns,
 )
-from pipelines.workarea import WorkArea, sql_literal
+from pipelines.workarea import WorkArea, file_identity, sql_literal
 from sources.registry import CANONICAL_FIELDS
 
 PREVIOUS_TABLES = (
@@ -102,6 +102,8 @@ EVIDENCE_RECORDS = "__evidence_records"
 XREF_RECORDS = "__xref_records"
 CHANGED_LINKED_PAIRS = "__changed_linked_pairs"
 XREF_CHANGED = "__xref_changed"
+# The records whose customer or cluster size differ from the store's (`save_assignment_moves`).
+ASSIGNMENT_MOVES = "assignment_moves"
 # An xref row's record key, as the work layers spell it.
 XREF_RECORD_KEY = "source_system || ':' || source_record_id"
 
@@ -215,7 +217,8 @@ def identity_inputs(con: duckdb.DuckDBPyConnection) -> None:
         con,
         """
         CREATE OR REPLACE TABLE previous_xref AS
-        SELECT source_system || ':' || source_record_id AS record_key, customer_id
+        SELECT source_system || ':' || source_record_id AS record_key, customer_id,
+               cluster_size, is_active
         FROM core.customer_source_xref;
         CREATE OR REPLACE TABLE previous_customer AS
         SELECT customer_id, created_at FROM core.customer;
@@ -224,6 +227,64 @@ def identity_inputs(con: duckdb.DuckDBPyConnection) -> None:
         """,
         {},
     )
+
+
+def save_assignment_moves(con: duckdb.DuckDBPyConnection, work: WorkArea) -> bool:
+    """In the identity stage, after `assignment` is saved: save the records whose customer
+    or cluster size differ from the store snapshot's active xref (`ASSIGNMENT_MOVES`:
+    record_key, moved = the customer differs), tagged with the assignment file and the
+    snapshot, for the publish (`changed_records`), which would otherwise read the snapshot's
+    million xref rows again to find them. Removed (returns False) without a snapshot."""
+    target, snapshot = work.path(ASSIGNMENT_MOVES), work.root / PREVIOUS_STORE
+    if not snapshot.exists():
+        target.unlink(missing_ok=True)
+        return False
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __moves AS
+        SELECT coalesce(a.record_key, x.record_key) AS record_key,
+               a.customer_id IS DISTINCT FROM x.customer_id AS moved
+        FROM assignment a
+        FULL JOIN (SELECT * FROM previous_xref WHERE is_active) x USING (record_key)
+        WHERE a.customer_id IS DISTINCT FROM x.customer_id
+           OR a.cluster_size IS DISTINCT FROM x.cluster_size
+        """
+    )
+    tags = {
+        "assignment": file_identity(work.path("assignment")),
+        "snapshot": file_identity(snapshot),
+    }
+    work.save(con, ASSIGNMENT_MOVES, "__moves", metadata=tags)
+    con.execute("DROP TABLE __moves")
+    return True
+
+
+def _load_assignment_moves(con: duckdb.DuckDBPyConnection, work: WorkArea) -> str:
+    """The identity stage's ASSIGNMENT_MOVES as a view, if they describe this assignment
+    against this snapshot; else worked out here. Returns the relation's name."""
+    snapshot = work.root / PREVIOUS_STORE
+    if (
+        work.path(ASSIGNMENT_MOVES).exists()
+        and work.layer_metadata(ASSIGNMENT_MOVES, "assignment")
+        == file_identity(work.path("assignment"))
+        and work.layer_metadata(ASSIGNMENT_MOVES, "snapshot") == file_identity(snapshot)
+    ):
+        work.load(con, ASSIGNMENT_MOVES)
+        return ASSIGNMENT_MOVES
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __moves AS
+        SELECT coalesce(a.record_key, x.record_key) AS record_key,
+               a.customer_id IS DISTINCT FROM x.customer_id AS moved
+        FROM assignment a
+        FULL JOIN (SELECT {XREF_RECORD_KEY} AS record_key, customer_id, cluster_size
+                   FROM previous_store.{XREF} WHERE is_active) x
+               USING (record_key)
+        WHERE a.customer_id IS DISTINCT FROM x.customer_id
+           OR a.cluster_size IS DISTINCT FROM x.cluster_size
+        """  # noqa: S608 - names from this module and the models
+    )
+    return "__moves"
 
 
 def restore_previous(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
@@ -792,21 +853,12 @@ def changed_records(
         return False
     if _held_by_snapshot(store_url, snapshot).get(EVIDENCE) != pairs.base:
         return False
+    moves = _load_assignment_moves(con, work)
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE __moves AS
-        SELECT coalesce(a.record_key, x.record_key) AS record_key,
-               a.customer_id IS DISTINCT FROM x.customer_id AS moved
-        FROM assignment a
-        FULL JOIN (SELECT {XREF_RECORD_KEY} AS record_key, customer_id, cluster_size
-                   FROM previous_store.{XREF} WHERE is_active) x
-               USING (record_key)
-        WHERE a.customer_id IS DISTINCT FROM x.customer_id
-           OR a.cluster_size IS DISTINCT FROM x.cluster_size;
-
         CREATE OR REPLACE TEMP TABLE {EVIDENCE_RECORDS} AS
         SELECT record_key FROM pairs_touched
-        UNION SELECT record_key FROM __moves WHERE moved;
+        UNION SELECT record_key FROM {moves} WHERE moved;
 
         CREATE OR REPLACE TEMP TABLE {XREF_RECORDS} AS
         WITH now AS (
@@ -819,7 +871,7 @@ def changed_records(
                OR record_key_r IN (SELECT record_key FROM {EVIDENCE_RECORDS})
         )
         SELECT record_key FROM {EVIDENCE_RECORDS}
-        UNION SELECT record_key FROM __moves
+        UNION SELECT record_key FROM {moves}
         UNION SELECT record_key_l FROM now UNION SELECT record_key_r FROM now
         UNION SELECT record_key_l FROM before UNION SELECT record_key_r FROM before
         UNION SELECT {XREF_RECORD_KEY} FROM previous_store.{XREF}
@@ -827,8 +879,6 @@ def changed_records(
 
         CREATE OR REPLACE TEMP TABLE {CHANGED_LINKED_PAIRS} AS
         {linked_pairs_sql(con, XREF_RECORDS)};
-
-        DROP TABLE __moves;
         """  # noqa: S608 - names from this module and the models
     )
     return True
