@@ -501,9 +501,14 @@ def _build_customer(con: duckdb.DuckDBPyConnection, params: dict, *, changed: bo
         f"CREATE OR REPLACE TEMP TABLE {CUSTOMER_CHANGED} AS " + _customer_sql(GOLDEN_CHANGED),
         params,
     )
-    _store_rows_and(
-        con, CUSTOMER, f"customer_id NOT IN (SELECT customer_id FROM {GOLDEN_CHANGED})",  # noqa: S608
-        CUSTOMER_CHANGED,
+    listed = ", ".join(f'"{c.name}"' for c in models.metadata.tables[CUSTOMER].columns)
+    con.execute(
+        f"""
+        CREATE OR REPLACE VIEW new.core__customer AS
+        SELECT {listed} FROM core.customer
+        WHERE customer_id NOT IN (SELECT customer_id FROM {GOLDEN_CHANGED})
+        UNION ALL SELECT {listed} FROM {CUSTOMER_CHANGED}
+        """  # noqa: S608 - names from this module and the models
     )
 
 
@@ -585,22 +590,13 @@ def _build_xref(con: duckdb.DuckDBPyConnection, params: dict, *, changed: bool) 
         + _xref_sql(CHANGED_LINKED_PAIRS, XREF_RECORDS),
         params,
     )
-    _store_rows_and(
-        con, XREF, f"{XREF_RECORD_KEY} NOT IN (SELECT record_key FROM {XREF_RECORDS})",  # noqa: S608
-        XREF_CHANGED,
-    )
-
-
-def _store_rows_and(
-    con: duckdb.DuckDBPyConnection, table: str, unchanged: str, changed_rows: str
-) -> None:
-    """`new.<table>` as a view: the store's rows meeting `unchanged`, and `changed_rows`."""
-    listed = ", ".join(f'"{c.name}"' for c in models.metadata.tables[table].columns)
+    listed = ", ".join(f'"{c.name}"' for c in models.metadata.tables[XREF].columns)
     con.execute(
         f"""
-        CREATE OR REPLACE VIEW new.{layer_name(table)} AS
-        SELECT {listed} FROM {table} WHERE {unchanged}
-        UNION ALL SELECT {listed} FROM {changed_rows}
+        CREATE OR REPLACE VIEW new.core__customer_source_xref AS
+        SELECT {listed} FROM core.customer_source_xref
+        WHERE {XREF_RECORD_KEY} NOT IN (SELECT record_key FROM {XREF_RECORDS})
+        UNION ALL SELECT {listed} FROM {XREF_CHANGED}
         """  # noqa: S608 - names from this module and the models
     )
 
