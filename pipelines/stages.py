@@ -36,7 +36,6 @@ from pipelines.extract.incremental import (
 )
 from pipelines.faults import fault_point
 from pipelines.golden.incremental import (
-    GOLDEN_CHANGED,
     PROVENANCE_DELTA,
     build_golden_incrementally,
     rules_fingerprint,
@@ -62,7 +61,6 @@ from pipelines.publish.edit import store_lock
 from pipelines.publish.prepare import (
     PairsVersion,
     build_publish_tables,
-    changed_customers,
     changed_records,
     identity_inputs,
     linked_pairs_sql,
@@ -467,9 +465,9 @@ def golden_records(settings: Settings) -> dict[str, Any]:
         # The full build reads its inputs once per attribute group: tables.
         _materialise(con, work, "staged", "assignment")
         result = {"customers": build_golden(con, config)}
-        _drop_change(work, (*PROVENANCE_DELTA, GOLDEN_CHANGED))
+        _drop_change(work, PROVENANCE_DELTA)
     else:
-        _keep_change(con, work, (*PROVENANCE_DELTA, GOLDEN_CHANGED), version, base_provenance)
+        _keep_change(con, work, PROVENANCE_DELTA, version, base_provenance)
     work.save(con, "golden")
     work.save(con, "provenance", metadata={"rules": rules, "version": version})
     con.close()
@@ -656,7 +654,6 @@ def publish(
         _load(con, work, *PUBLISH_INPUTS)
         pairs = _pairs_version(con, work)
         changed = changed_records(con, work, store_url=settings.store_url, pairs=pairs)
-        customers = changed_customers(con, work, store_url=settings.store_url)
         _linked_pairs(con, whole=not changed)
         unmapped_rows = []
         for path in sorted((work.root / "raw").glob("*.unmapped.json")):
@@ -682,12 +679,7 @@ def publish(
         recon = reconciliation(settings)
         summary = {"reconciliation": recon, PUBLISH_INPUTS_KEY: inputs}
         build_publish_tables(
-            con,
-            run_id=run_id,
-            now=utcnow(),
-            run_summary=summary,
-            changed=changed,
-            changed_customers=customers,
+            con, run_id=run_id, now=utcnow(), run_summary=summary, changed=changed
         )
         if verify is not None:
             verify(con)
@@ -698,7 +690,6 @@ def publish(
             store_url=settings.store_url,
             pairs=pairs,
             changed=changed,
-            changed_customers=customers,
         )
         # (`linked_pairs` stays: the evidence view reads it if the store asks for it whole.)
         con.execute("DROP TABLE all_quarantine")

@@ -16,8 +16,7 @@ Two things move without a record changing, and are handled:
 Creates `golden`, `provenance`, and `provenance_upserts` / `provenance_removed` (the rows of
 the customers built again that differ from the base's, and the (customer_id, attribute) keys
 of the base's rows that changed or are gone): applied to the last run's
-core.customer_attribute_provenance, they give this run's; and GOLDEN_CHANGED, the customers
-built again (the publish builds only their core.customer rows).
+core.customer_attribute_provenance, they give this run's.
 """
 
 from __future__ import annotations
@@ -32,9 +31,6 @@ from pipelines.golden.survivorship import SurvivorshipConfig, build_golden, load
 
 # What `build_golden_incrementally` changed in `provenance` since the base.
 PROVENANCE_DELTA = ("provenance_upserts", "provenance_removed")
-# The customers it built again (customer_id): no other customer's golden record differs
-# from the base's in anything published (`last_seen_at` is not).
-GOLDEN_CHANGED = "golden_changed"
 
 
 def rules_fingerprint(config: SurvivorshipConfig) -> str:
@@ -174,7 +170,6 @@ def build_golden_incrementally(
         ORDER BY customer_id, attribute;
         """
     )
-    con.execute(f"CREATE OR REPLACE TABLE {GOLDEN_CHANGED} AS SELECT customer_id FROM __g_affected")  # noqa: S608
     affected = int(_scalar(con, "SELECT count(*) FROM __g_affected"))
     customers = int(_scalar(con, "SELECT count(*) FROM golden"))
     for table in (

@@ -21,7 +21,7 @@ from duckdb_engine import Dialect as DuckDBDialect
 
 import models
 from pipelines.golden.history import build_history
-from pipelines.golden.incremental import GOLDEN_CHANGED, PROVENANCE_DELTA
+from pipelines.golden.incremental import PROVENANCE_DELTA
 from pipelines.marts.customer_360 import ACTIVITY_DELTA
 from pipelines.marts.kpi_monthly import build_kpi_monthly
 from pipelines.publish import store
@@ -104,8 +104,6 @@ CHANGED_LINKED_PAIRS = "__changed_linked_pairs"
 XREF_CHANGED = "__xref_changed"
 # The records whose customer or cluster size differ from the store's (`save_assignment_moves`).
 ASSIGNMENT_MOVES = "assignment_moves"
-# The core.customer rows of the customers golden records built again (`changed_customers`).
-CUSTOMER_CHANGED = "__customer_changed"
 # An xref row's record key, as the work layers spell it.
 XREF_RECORD_KEY = "source_system || ':' || source_record_id"
 
@@ -316,17 +314,40 @@ def build_publish_tables(
     now: dt.datetime,
     run_summary: dict,
     changed: bool = False,
-    changed_customers: bool = False,
 ) -> None:
     """Fill `new.<schema>__<table>` tables from the work layers loaded in `con` (golden,
     assignment, provenance, activity, quarantine, pairs, id_changes, redirects, customer_360,
     staged, mapped) and the previous state (core.* mirrored tables). `changed`: the records
-    whose xref rows can change are known (`changed_records`), the rest are the store's;
-    `changed_customers`: likewise the customers (`changed_customers`)."""
+    whose store rows can change are known (`changed_records`), the rest are the store's."""
     con.execute("CREATE SCHEMA IF NOT EXISTS new")
     params = {"run": run_id, "now": now}
+    attrs = ", ".join(f"g.{a}" for a in GOLDEN_ATTRIBUTES)
     # Only column names from the models are formatted in; values are bound ($run, $now).
-    _build_customer(con, params, changed=changed_customers)
+    _run_sql(
+        con,
+        f"""
+        CREATE OR REPLACE TABLE new.core__customer AS
+        SELECT g.customer_id, {attrs}, g.source_count, true AS is_active, g.record_count,
+               coalesce(p.created_run_id, $run) AS created_run_id,
+               CASE WHEN p.customer_id IS NULL OR {_as_published("g")}
+                                                   IS DISTINCT FROM {_as_published("p")}
+                    THEN $run ELSE p.updated_run_id END AS updated_run_id,
+               coalesce(p.created_at, $now) AS created_at,
+               CASE WHEN p.customer_id IS NULL OR {_as_published("g")}
+                                                   IS DISTINCT FROM {_as_published("p")}
+                    THEN $now ELSE p.updated_at END AS updated_at
+        FROM golden g LEFT JOIN core.customer p USING (customer_id)
+        UNION ALL
+        -- Customers whose records all disappeared from the sources are kept, inactive.
+        SELECT p.* REPLACE (false AS is_active,
+            CASE WHEN p.is_active THEN $run ELSE p.updated_run_id END AS updated_run_id,
+            CASE WHEN p.is_active THEN $now ELSE p.updated_at END AS updated_at)
+        FROM core.customer p
+        WHERE p.customer_id NOT IN (SELECT customer_id FROM golden)
+          AND p.customer_id NOT IN (SELECT retired_customer_id FROM redirects)
+        """,  # noqa: S608 - only identifiers are formatted in
+        params,
+    )
     build_history(con, run_id=run_id, now=now)
     _build_xref(con, params, changed=changed)
     _run_sql(
@@ -454,85 +475,6 @@ def build_publish_tables(
         data_quality="quality_history",
         target="new.marts__kpi_monthly",
     )
-
-
-def _customer_sql(customers: str | None) -> str:
-    """The query of core.customer's rows; only those of the customer ids in table
-    `customers`, if given."""
-    attrs = ", ".join(f"g.{a}" for a in GOLDEN_ATTRIBUTES)
-    golden, inactive = "golden", ""
-    if customers:
-        # Table names from this module.
-        golden = f"(SELECT * FROM golden SEMI JOIN {customers} USING (customer_id))"  # noqa: S608
-        inactive = f"AND p.customer_id IN (SELECT customer_id FROM {customers})"  # noqa: S608
-    return f"""
-        SELECT g.customer_id, {attrs}, g.source_count, true AS is_active, g.record_count,
-               coalesce(p.created_run_id, $run) AS created_run_id,
-               CASE WHEN p.customer_id IS NULL OR {_as_published("g")}
-                                                   IS DISTINCT FROM {_as_published("p")}
-                    THEN $run ELSE p.updated_run_id END AS updated_run_id,
-               coalesce(p.created_at, $now) AS created_at,
-               CASE WHEN p.customer_id IS NULL OR {_as_published("g")}
-                                                   IS DISTINCT FROM {_as_published("p")}
-                    THEN $now ELSE p.updated_at END AS updated_at
-        FROM {golden} g LEFT JOIN core.customer p USING (customer_id)
-        UNION ALL
-        -- Customers whose records all disappeared from the sources are kept, inactive.
-        SELECT p.* REPLACE (false AS is_active,
-            CASE WHEN p.is_active THEN $run ELSE p.updated_run_id END AS updated_run_id,
-            CASE WHEN p.is_active THEN $now ELSE p.updated_at END AS updated_at)
-        FROM core.customer p
-        WHERE p.customer_id NOT IN (SELECT customer_id FROM golden)
-          AND p.customer_id NOT IN (SELECT retired_customer_id FROM redirects) {inactive}
-        """  # noqa: S608 - only identifiers are formatted in
-
-
-def _build_customer(con: duckdb.DuckDBPyConnection, params: dict, *, changed: bool) -> None:
-    """`new.core__customer`: built whole, or (`changed`) the rows of the customers golden
-    records built again (GOLDEN_CHANGED) built here (`CUSTOMER_CHANGED`) and the store's
-    others as they are (a view)."""
-    if not changed:
-        _run_sql(
-            con, "CREATE OR REPLACE TABLE new.core__customer AS " + _customer_sql(None), params
-        )
-        return
-    _run_sql(
-        con,
-        f"CREATE OR REPLACE TEMP TABLE {CUSTOMER_CHANGED} AS " + _customer_sql(GOLDEN_CHANGED),
-        params,
-    )
-    listed = ", ".join(f'"{c.name}"' for c in models.metadata.tables[CUSTOMER].columns)
-    con.execute(
-        f"""
-        CREATE OR REPLACE VIEW new.core__customer AS
-        SELECT {listed} FROM core.customer
-        WHERE customer_id NOT IN (SELECT customer_id FROM {GOLDEN_CHANGED})
-        UNION ALL SELECT {listed} FROM {CUSTOMER_CHANGED}
-        """  # noqa: S608 - names from this module and the models
-    )
-
-
-def changed_customers(
-    con: duckdb.DuckDBPyConnection, work: WorkArea, *, store_url: str | None
-) -> bool:
-    """Whether the customers whose core.customer rows can differ from the store's are known;
-    if so, loads them (GOLDEN_CHANGED, a view). They are when golden records were built
-    incrementally from the base whose outputs the store holds (the store's provenance is
-    that base's version, published with its customers): every other customer's golden
-    record is the base's in everything published, so its row is the store's."""
-    snapshot = work.root / PREVIOUS_STORE
-    version = work.layer_metadata("provenance", "version")
-    if not snapshot.exists() or not version or not work.path(GOLDEN_CHANGED).exists():
-        return False
-    if work.layer_metadata(GOLDEN_CHANGED, "version") != version:
-        return False
-    base = work.layer_metadata(GOLDEN_CHANGED, "base_version")
-    if _snapshot_revision(con) != head_revision():
-        return False
-    if not base or _held_by_snapshot(store_url, snapshot).get(PROVENANCE) != base:
-        return False
-    work.load(con, GOLDEN_CHANGED)
-    return True
 
 
 def _xref_sql(linked: str, records: str | None) -> str:
@@ -816,8 +758,6 @@ def _snapshot_delta(
 
 EVIDENCE = "core.linkage_evidence"
 XREF = "core.customer_source_xref"
-CUSTOMER = "core.customer"
-PROVENANCE = "core.customer_attribute_provenance"
 
 
 @dataclass(frozen=True)
@@ -960,7 +900,6 @@ def table_loads(
     store_url: str | None = None,
     pairs: PairsVersion | None = None,
     changed: bool = False,
-    changed_customers: bool = False,
 ) -> list[TableLoad]:
     """Save every `new.*` table as a layer, except those whose change against a store
     snapshot (SNAPSHOT_DELTA_TABLES) is worked out: their whole layer is written only if the
@@ -978,11 +917,6 @@ def table_loads(
             if changed and table == EVIDENCE:
                 assert pairs is not None and pairs.base is not None
                 deltas[table] = _evidence_delta(con, work, run_id, snapshot, pairs.base)
-            elif changed_customers and table == CUSTOMER:
-                only = f"customer_id IN (SELECT customer_id FROM {GOLDEN_CHANGED})"  # noqa: S608
-                deltas[table] = _snapshot_delta(
-                    con, work, table, snapshot, (CUSTOMER_CHANGED, only)
-                )
             elif changed and table == XREF:
                 only = f"{XREF_RECORD_KEY} IN (SELECT record_key FROM {XREF_RECORDS})"  # noqa: S608
                 deltas[table] = _snapshot_delta(con, work, table, snapshot, (XREF_CHANGED, only))
