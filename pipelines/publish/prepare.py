@@ -100,6 +100,7 @@ QUALITY_FIELDS: tuple[tuple[str, str, str], ...] = (
 # core.customer_source_xref rows can, the linked pairs of the latter, and their xref rows.
 EVIDENCE_RECORDS = "__evidence_records"
 XREF_RECORDS = "__xref_records"
+EVIDENCE_BEFORE = "__evidence_before"  # the store's evidence rows of EVIDENCE_RECORDS' pairs
 CHANGED_LINKED_PAIRS = "__changed_linked_pairs"
 XREF_CHANGED = "__xref_changed"
 # The records whose customer or cluster size differ from the store's (`save_assignment_moves`).
@@ -215,16 +216,15 @@ def identity_inputs(con: duckdb.DuckDBPyConnection) -> None:
     """Views in the shape `pipelines.identity.assign` expects."""
     _run_sql(
         con,
-        """
+        f"""
         CREATE OR REPLACE TABLE previous_xref AS
-        SELECT source_system || ':' || source_record_id AS record_key, customer_id,
-               cluster_size, is_active
+        SELECT {XREF_RECORD_KEY} AS record_key, customer_id, cluster_size, is_active
         FROM core.customer_source_xref;
         CREATE OR REPLACE TABLE previous_customer AS
         SELECT customer_id, created_at FROM core.customer;
         CREATE OR REPLACE TABLE retired_ids AS
         SELECT retired_customer_id AS customer_id FROM core.customer_id_redirect;
-        """,
+        """,  # noqa: S608 - a constant expression
         {},
     )
 
@@ -259,32 +259,20 @@ def save_assignment_moves(con: duckdb.DuckDBPyConnection, work: WorkArea) -> boo
     return True
 
 
-def _load_assignment_moves(con: duckdb.DuckDBPyConnection, work: WorkArea) -> str:
-    """The identity stage's ASSIGNMENT_MOVES as a view, if they describe this assignment
-    against this snapshot; else worked out here. Returns the relation's name."""
-    snapshot = work.root / PREVIOUS_STORE
-    if (
+def _load_assignment_moves(con: duckdb.DuckDBPyConnection, work: WorkArea) -> bool:
+    """Load the identity stage's ASSIGNMENT_MOVES as a view if they describe this assignment
+    against this snapshot (else the publish builds the xref and evidence whole: a crash
+    between the two saves, or a layer copied from elsewhere)."""
+    if not (
         work.path(ASSIGNMENT_MOVES).exists()
         and work.layer_metadata(ASSIGNMENT_MOVES, "assignment")
         == file_identity(work.path("assignment"))
-        and work.layer_metadata(ASSIGNMENT_MOVES, "snapshot") == file_identity(snapshot)
+        and work.layer_metadata(ASSIGNMENT_MOVES, "snapshot")
+        == file_identity(work.root / PREVIOUS_STORE)
     ):
-        work.load(con, ASSIGNMENT_MOVES)
-        return ASSIGNMENT_MOVES
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE __moves AS
-        SELECT coalesce(a.record_key, x.record_key) AS record_key,
-               a.customer_id IS DISTINCT FROM x.customer_id AS moved
-        FROM assignment a
-        FULL JOIN (SELECT {XREF_RECORD_KEY} AS record_key, customer_id, cluster_size
-                   FROM previous_store.{XREF} WHERE is_active) x
-               USING (record_key)
-        WHERE a.customer_id IS DISTINCT FROM x.customer_id
-           OR a.cluster_size IS DISTINCT FROM x.cluster_size
-        """  # noqa: S608 - names from this module and the models
-    )
-    return "__moves"
+        return False
+    work.load(con, ASSIGNMENT_MOVES)
+    return True
 
 
 def restore_previous(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
@@ -781,25 +769,20 @@ def _evidence_delta(
     comparing a million, and not the ~9k of those pairs scored again the same way)."""
     columns = models.metadata.tables[EVIDENCE].columns
     typed = ", ".join(f'CAST("{c.name}" AS {_column_type(c)}) AS "{c.name}"' for c in columns)
-    listed = ", ".join(f'"{c.name}"' for c in columns)
     upserts, gone = (layer_name(EVIDENCE, "publish_delta__") + part for part in ("__up", "__gone"))
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE __evidence_new AS SELECT {typed}
         FROM ({_evidence_rows(con, run_id, EVIDENCE_RECORDS, CHANGED_LINKED_PAIRS)});
-        CREATE OR REPLACE TEMP TABLE __evidence_old AS SELECT {listed}
-        FROM previous_store.{EVIDENCE}
-        WHERE record_key_l IN (SELECT record_key FROM {EVIDENCE_RECORDS})
-           OR record_key_r IN (SELECT record_key FROM {EVIDENCE_RECORDS});
         CREATE OR REPLACE TEMP TABLE __delta_up AS
-        SELECT * FROM __evidence_new EXCEPT SELECT * FROM __evidence_old;
+        SELECT * FROM __evidence_new EXCEPT SELECT * FROM {EVIDENCE_BEFORE};
         CREATE OR REPLACE TEMP TABLE __delta_gone AS SELECT record_key_l, record_key_r
-        FROM (SELECT * FROM __evidence_old EXCEPT SELECT * FROM __evidence_new);
+        FROM (SELECT * FROM {EVIDENCE_BEFORE} EXCEPT SELECT * FROM __evidence_new);
         """  # noqa: S608 - names from this module and the models
     )
     work.save(con, upserts, "__delta_up")
     work.save(con, gone, "__delta_gone")
-    for name in ("__evidence_new", "__evidence_old", "__delta_up", "__delta_gone"):
+    for name in ("__evidence_new", "__delta_up", "__delta_gone"):
         con.execute(f"DROP TABLE {name}")
     return TableDelta(
         upserts=work.path(upserts), removed=work.path(gone), base_version=base, base_file=snapshot
@@ -853,27 +836,33 @@ def changed_records(
         return False
     if _held_by_snapshot(store_url, snapshot).get(EVIDENCE) != pairs.base:
         return False
-    moves = _load_assignment_moves(con, work)
+    if not _load_assignment_moves(con, work):
+        return False
+    listed = ", ".join(f'"{c.name}"' for c in models.metadata.tables[EVIDENCE].columns)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {EVIDENCE_RECORDS} AS
         SELECT record_key FROM pairs_touched
-        UNION SELECT record_key FROM {moves} WHERE moved;
+        UNION SELECT record_key FROM {ASSIGNMENT_MOVES} WHERE moved;
+
+        -- Read once from the snapshot: their other records count here, the rows themselves
+        -- in the evidence's delta.
+        CREATE OR REPLACE TEMP TABLE {EVIDENCE_BEFORE} AS
+        SELECT {listed} FROM previous_store.{EVIDENCE}
+        WHERE record_key_l IN (SELECT record_key FROM {EVIDENCE_RECORDS})
+           OR record_key_r IN (SELECT record_key FROM {EVIDENCE_RECORDS});
 
         CREATE OR REPLACE TEMP TABLE {XREF_RECORDS} AS
         WITH now AS (
             SELECT record_key_l, record_key_r FROM pairs
             WHERE record_key_l IN (SELECT record_key FROM {EVIDENCE_RECORDS})
                OR record_key_r IN (SELECT record_key FROM {EVIDENCE_RECORDS})
-        ), before AS (
-            SELECT record_key_l, record_key_r FROM previous_store.{EVIDENCE}
-            WHERE record_key_l IN (SELECT record_key FROM {EVIDENCE_RECORDS})
-               OR record_key_r IN (SELECT record_key FROM {EVIDENCE_RECORDS})
         )
         SELECT record_key FROM {EVIDENCE_RECORDS}
-        UNION SELECT record_key FROM {moves}
+        UNION SELECT record_key FROM {ASSIGNMENT_MOVES}
         UNION SELECT record_key_l FROM now UNION SELECT record_key_r FROM now
-        UNION SELECT record_key_l FROM before UNION SELECT record_key_r FROM before
+        UNION SELECT record_key_l FROM {EVIDENCE_BEFORE}
+        UNION SELECT record_key_r FROM {EVIDENCE_BEFORE}
         UNION SELECT {XREF_RECORD_KEY} FROM previous_store.{XREF}
               WHERE customer_id IN (SELECT retired_customer_id FROM redirects);
 
