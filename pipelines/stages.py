@@ -19,7 +19,11 @@ from typing import Any
 
 import duckdb
 
-from pipelines.cleanse.incremental import cleanse_incrementally, staged_changes
+from pipelines.cleanse.incremental import (
+    cleanse_incrementally,
+    expects_incremental,
+    staged_changes,
+)
 from pipelines.cleanse.incremental import save_base as save_cleanse_base
 from pipelines.cleanse.incremental import save_changes as save_cleanse_changes
 from pipelines.extract.assessment import source_assessment
@@ -28,6 +32,7 @@ from pipelines.extract.extract import (
     activity_raw_records,
     build_mapped,
     extract_table,
+    raw_records,
     run_load_time,
 )
 from pipelines.extract.incremental import (
@@ -145,7 +150,8 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
     work = work_area(settings)
     sources = registry(settings)
     con = connect()
-    per_source = build_mapped(sources, work, con=con)
+    incremental = expects_incremental(work, full=settings.full_refresh)
+    per_source = build_mapped(sources, work, con=con, raw_record=not incremental)
     # Every table is extracted by now: this run's watermarks become the publish layer, so
     # they advance only if the publish succeeds.
     write_watermark_layer(
@@ -158,6 +164,7 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
         "mapped",
         full=settings.full_refresh,
         max_share=settings.incremental_max_share,
+        raw_records=partial(raw_records, work, "mapped"),
     )
     # The erasure suppression applies to every staged row, kept or cleansed, every run.
     suppression = store.read_tables(settings.store_url, ["audit.suppression"])

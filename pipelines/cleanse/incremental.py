@@ -35,6 +35,7 @@ import os
 import sys
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from importlib import metadata
@@ -48,6 +49,7 @@ from pipelines.cleanse.cleanse import CleanseError, cleanse
 from pipelines.cleanse.rules import REASON_CODES
 from pipelines.cleanse.sql import install_macros
 from pipelines.cleanse.udfs import register_udfs
+from pipelines.extract.mapping import RAW_HASH
 from pipelines.workarea import WorkArea, file_identity
 
 BASE_ROWS = "cleanse_base__rows"
@@ -64,6 +66,8 @@ BIRTH_DATE_IMPOSSIBLE = "birth_date_impossible_removed"
 _ROWS = "_cli_rows"
 _TODO = "_cli_todo"
 _RECLEANSED = "_cli_recleansed"
+_KEYS = "_cli_todo_keys"
+_RAW = "_cli_raw_records"
 # The way from the base's staged records to this run's (`save_changes`).
 STAGED_CHANGES = "staged_changes"
 
@@ -97,6 +101,20 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def expects_incremental(work: WorkArea, *, full: bool = False) -> bool:
+    """Whether a cleanse now would start from the base, as far as can be told before the
+    input is mapped: the map stage then leaves the raw rows as JSON out of `mapped` (built
+    for every row, they cost more than the rest of the mapping; a nightly cleanse needs a
+    few), and if the plan still turns full, `raw_records` builds them for every row."""
+    meta = _read_meta(work)
+    return (
+        not full
+        and meta is not None
+        and meta.get("fingerprint") == code_fingerprint()
+        and all(work.path(n).exists() for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE))
+    )
+
+
 @dataclass(frozen=True)
 class Plan:
     mode: str  # "incremental" or "full"
@@ -112,8 +130,12 @@ def _create_rows(con: duckdb.DuckDBPyConnection, mapped: str) -> list[str]:
     id), so that rows whose ids differ only by whitespace or control characters, which
     cleansing treats as duplicates, land in one group here too. DuckDB's 64-bit hash() is 4x
     cheaper than md5 over ~20 columns; a change is missed only if the old and new row of one
-    record collide (2^-64), and the DuckDB version is part of the fingerprint."""
-    columns = [c for c in con.table(mapped).columns if c not in POSITION_COLUMNS]
+    record collide (2^-64), and the DuckDB version is part of the fingerprint. Where the
+    input has `raw_hash` (the raw row's own hash), the raw row as JSON is not hashed: both
+    say the same, and the table may be without the JSON (`build_mapped(raw_record=False)`)."""
+    every = con.table(mapped).columns
+    skipped = {*POSITION_COLUMNS, "raw_record"} if RAW_HASH in every else set(POSITION_COLUMNS)
+    columns = [c for c in every if c not in skipped]
     hashed = ", ".join(_ident(c) for c in columns)
     con.execute(
         f"""
@@ -289,6 +311,44 @@ def _assemble(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
     )
 
 
+def _create_input(
+    con: duckdb.DuckDBPyConnection,
+    mapped: str,
+    condition: str,
+    raw_records: Callable[[str], str] | None,
+) -> None:
+    """View `_cli_todo`: the rows of `mapped` whose `_cli_rows` row meets `condition`, in
+    mapped order, with their raw_record from `raw_records` if given (built once, for those
+    rows only)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_KEYS} AS "  # noqa: S608 - constants only
+        f"SELECT _rid, source_system, source_row_number FROM {_ROWS} WHERE {condition}"
+    )
+    raw, raw_join = "", ""
+    if raw_records is not None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_RAW} AS {raw_records(_KEYS)}")
+        raw = ", x.raw_record"
+        raw_join = (
+            f"LEFT JOIN {_RAW} x ON x.source_system = m.source_system "
+            "AND x.source_row_number = m.source_row_number"
+        )
+    # Rows are matched by (source_system, source_row_number), unique per `_plan`.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW {_TODO} AS
+        SELECT m.*{raw} FROM {_ident(mapped)} m
+        JOIN {_KEYS} r
+            ON r.source_system = m.source_system AND r.source_row_number = m.source_row_number
+        {raw_join}
+        ORDER BY r._rid
+        """  # noqa: S608 - identifier quoted, constants
+    )
+
+
+def _drop_input(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP VIEW {_TODO}; DROP TABLE {_KEYS}; DROP TABLE IF EXISTS {_RAW}")
+
+
 def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     (mapped, staged, quarantined, quarantine_rows), = con.execute(
         f"""
@@ -317,9 +377,13 @@ def cleanse_incrementally(
     today: date | None = None,
     full: bool = False,
     max_share: float = 0.2,
+    raw_records: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """Cleanse `mapped` of `con` into the tables `staged` and `quarantine`, re-cleansing only
-    what changed since the base in `work` (see the module docstring).
+    what changed since the base in `work` (see the module docstring). A `mapped` without
+    `raw_record` needs `raw_records`: given a relation naming rows by (source_system,
+    source_row_number), the SELECT of their raw_record (`extract.raw_records`); it is run for
+    the rows cleansed only.
 
     Returns the counts of `cleanse()` (over the whole output) plus `cleanse_mode`
     ("incremental"/"full"), `cleanse_mode_reason`, `rows_cleansed` and `rows_kept`;
@@ -338,21 +402,24 @@ def cleanse_incrementally(
     fingerprint = code_fingerprint()
     columns = _create_rows(con, mapped)
     plan = _plan(con, work, columns, today, fingerprint, full=full, max_share=max_share)
-    if plan.mode == "full":
+    with_raw = "raw_record" in con.table(mapped).columns
+    if not with_raw and raw_records is None:
+        raise CleanseError(
+            f"cleanse: {mapped!r} has no raw_record column and no way to read the raw rows "
+            "was given (raw_records); build it with build_mapped(raw_record=True)"
+        )
+    if plan.mode == "full" and with_raw:
         counts: dict[str, Any] = cleanse(con, mapped, today=today)
+    elif plan.mode == "full":
+        _create_input(con, mapped, "true", raw_records)
+        counts = cleanse(con, _TODO, today=today)
+        _drop_input(con)
     else:
-        # Rows are matched by (source_system, source_row_number), unique per `_plan`.
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP VIEW {_TODO} AS
-            SELECT m.* FROM {_ident(mapped)} m
-            JOIN (SELECT _rid, source_system, source_row_number FROM {_ROWS}
-                  WHERE record_key IS NULL OR record_key NOT IN (SELECT record_key FROM _cli_kept)
-                 ) r
-                ON r.source_system = m.source_system
-                AND r.source_row_number = m.source_row_number
-            ORDER BY r._rid
-            """  # noqa: S608 - identifier quoted
+        _create_input(
+            con,
+            mapped,
+            "record_key IS NULL OR record_key NOT IN (SELECT record_key FROM _cli_kept)",
+            None if with_raw else raw_records,
         )
         subset = cleanse(con, _TODO, today=today)
         # The records this run cleansed again: with the base's records gone, what changed.
@@ -360,7 +427,7 @@ def cleanse_incrementally(
             f"CREATE OR REPLACE TEMP TABLE {_RECLEANSED} AS SELECT record_key FROM staged"  # noqa: S608
         )
         _assemble(con, work)
-        con.execute(f"DROP VIEW {_TODO}")
+        _drop_input(con)
         counts = {**_counts(con), "udf_errors": subset["udf_errors"]}
     counts.update(
         cleanse_mode=plan.mode,

@@ -38,9 +38,10 @@ import pyarrow.parquet as pq
 
 from pipelines.extract import incremental
 from pipelines.extract.mapping import (
+    RAW_HASH,
     activity_mapping_sql,
-    activity_raw_records_sql,
     customer_mapping_sql,
+    raw_records_sql,
 )
 from pipelines.workarea import WorkArea, connect, file_metadata
 from sources.connectors import MALFORMED_COLUMN, BatchStream, SourceReadError, open_location
@@ -408,29 +409,30 @@ def _source_columns(path: str) -> list[str]:
     return [n for n in names if n != ROW_NUMBER]
 
 
-# The activity layer's metadata entry naming the raw layer (and its version) each activity
-# table was mapped from: `activity_raw_records` reads quarantined rows back from them.
-ACTIVITY_RAW_VERSIONS = "raw_versions"
+# The metadata entry of the `activity` and `mapped` layers naming the raw layer (and its
+# version) each table was mapped from: `raw_records` reads rows as read back from them.
+RAW_VERSIONS = "raw_versions"
 
 
-def activity_raw_records(work: WorkArea, keys: str) -> str:
-    """SELECT (source_system '<source>.<activity>', source_row_number, raw_record) for the
-    activity rows that relation `keys` names by those two columns, read back from the raw
-    layers the `activity` layer was mapped from. The layer leaves the raw row out: building
-    it as JSON for every row cost more than the rest of the mapping (3.6M rows at a million
-    records: ~8.0 s with it, ~3.4 s without; the layer 225 -> 78 MB), for the few rows the
-    quarantine keeps."""
-    mapped_from = json.loads(work.layer_metadata("activity", ACTIVITY_RAW_VERSIONS) or "{}")
+def raw_records(work: WorkArea, layer: str, keys: str) -> str:
+    """SELECT (source_system, source_row_number, raw_record) for the rows of layer `layer`
+    (`activity`: source_system '<source>.<activity>'; `mapped`) that relation `keys` names
+    by those two columns, read back from the raw layers the layer was mapped from.
+
+    Neither layer holds the raw row: building it as JSON for every row cost more than the
+    rest of the mapping (the 3.6M activity rows at a million records: ~8.0 s with it, ~3.4 s
+    without; the layer 225 -> 78 MB), for the few rows the quarantine keeps."""
+    mapped_from = json.loads(work.layer_metadata(layer, RAW_VERSIONS) or "{}")
     selects = []
     for table, (where, built_from) in sorted(mapped_from.items()):
         raw = work.root / where
         if file_metadata(raw, "built_from") != built_from:
             raise SourceReadError(
-                f"{where} changed since the activity layer was mapped from it (a raw asset "
-                "materialized alone?): materialize staged_customers, which maps the activity "
-                "again, before customer_activity"
+                f"{where} changed since the {layer} layer was mapped from it (a raw asset "
+                "materialized alone?): materialize staged_customers, which maps it again, "
+                "before the stage that failed"
             )
-        selects.append(activity_raw_records_sql(table, str(raw), _source_columns(str(raw)), keys))
+        selects.append(raw_records_sql(table, str(raw), _source_columns(str(raw)), keys))
     if not selects:
         return (
             "SELECT NULL::VARCHAR AS source_system, NULL::BIGINT AS source_row_number, "
@@ -439,21 +441,30 @@ def activity_raw_records(work: WorkArea, keys: str) -> str:
     return " UNION ALL ".join(selects)
 
 
+def activity_raw_records(work: WorkArea, keys: str) -> str:
+    """`raw_records` of the activity layer."""
+    return raw_records(work, "activity", keys)
+
+
 def build_mapped(
     registry: Registry,
     work: WorkArea,
     sources: list[str] | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    *,
+    raw_record: bool = True,
 ) -> dict[str, int]:
     """Union every extracted source, mapped to canonical fields, into the `mapped` layer and
     every activity table into the `activity` layer. Returns mapped rows per source.
 
     Given `con`, the `mapped` table stays in it for the caller (cleansing reads it next:
     reading the saved layer back cost 0.7 s at a million records). Only that table has
-    `raw_record` (each row as read, as JSON): the saved layer is every row without it, since
-    only the cleansing reads it (quarantine keeps it for the rows it holds; raw/ has every
-    row as read), and it was two thirds of the file (366 of 550 MB at a million records;
-    writing the layer each night 1.6 -> 0.8 s)."""
+    `raw_record` (each row as read, as JSON) and `raw_hash`: the saved layer is every row
+    without them, since only the cleansing reads them (quarantine keeps the raw row for the
+    rows it holds; raw/ has every row as read), and the JSON was two thirds of the file (366
+    of 550 MB at a million records; writing the layer each night 1.6 -> 0.8 s).
+    `raw_record=False` leaves the JSON out of the table too (a nightly cleanse cleanses few
+    rows: `raw_records(work, "mapped", keys)` builds it for those)."""
     own = con is None
     con = connect() if con is None else con
     views: list[str] = []
@@ -462,6 +473,7 @@ def build_mapped(
     # What the activity layer is built from: its mapping SQL and the raw layers' versions.
     activity_inputs = hashlib.sha256()
     raw_versions: dict[str, list[str | None]] = {}
+    customer_raw_versions: dict[str, list[str | None]] = {}
     counts: dict[str, int] = {}
     for source in registry.sources:
         if sources is not None and source.name not in sources:
@@ -474,9 +486,17 @@ def build_mapped(
         views.append(view)
         customer_selects.append(
             customer_mapping_sql(
-                source, view, _source_columns(str(raw)), table_loaded_at(work, source.name)
+                source,
+                view,
+                _source_columns(str(raw)),
+                table_loaded_at(work, source.name),
+                raw_record=raw_record,
             )
         )
+        customer_raw_versions[source.name] = [
+            str(raw.relative_to(work.root)),
+            file_metadata(raw, "built_from"),
+        ]
         counts[source.name] = pq.ParquetFile(raw).metadata.num_rows
         for activity in source.activities:
             raw_activity = work.raw_path(source.name, activity.name)
@@ -497,10 +517,13 @@ def build_mapped(
         "CREATE TABLE mapped AS "
         + " UNION ALL BY NAME ".join(f"({select})" for select in customer_selects)
     )
+    excluded = f"raw_record, {RAW_HASH}" if raw_record else RAW_HASH
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW mapped_layer AS SELECT * EXCLUDE (raw_record) FROM mapped"
+        f"CREATE OR REPLACE TEMP VIEW mapped_layer AS SELECT * EXCLUDE ({excluded}) FROM mapped"  # noqa: S608 - constants
     )
-    work.save(con, "mapped", "mapped_layer")
+    work.save(
+        con, "mapped", "mapped_layer", metadata={RAW_VERSIONS: json.dumps(customer_raw_versions)}
+    )
     con.execute("DROP VIEW mapped_layer")
     # The activity (millions of rows) is mapped again only when a raw activity layer or its
     # mapping changed: on most nights none did.
@@ -525,7 +548,7 @@ def build_mapped(
         work.save(
             con,
             "activity",
-            metadata={"inputs": fingerprint, ACTIVITY_RAW_VERSIONS: json.dumps(raw_versions)},
+            metadata={"inputs": fingerprint, RAW_VERSIONS: json.dumps(raw_versions)},
         )
     if own:
         con.close()

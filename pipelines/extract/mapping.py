@@ -114,11 +114,27 @@ def _raw_record(columns: list[str]) -> exp.Expression:
     )
 
 
+# A mapped row's fingerprint of its raw row (every column as read): what tells a nightly
+# cleanse that a record changed when `raw_record`, the row as JSON, is not built.
+RAW_HASH = "raw_hash"
+
+
+def _raw_hash(columns: list[str]) -> exp.Expression:
+    return _func("hash", *[_col(name) for name in columns])
+
+
 def customer_mapping_sql(
-    source: SourceSpec, raw_view: str, columns: list[str], loaded_at: dt.datetime
+    source: SourceSpec,
+    raw_view: str,
+    columns: list[str],
+    loaded_at: dt.datetime,
+    *,
+    raw_record: bool = True,
 ) -> str:
     """SELECT producing the `mapped` contract (docs/architecture.md) for one source;
-    `loaded_at` is when this sync extracted the source's table."""
+    `loaded_at` is when this sync extracted the source's table. Without `raw_record` (the
+    row as JSON, built for every row) only `raw_hash` says what was read:
+    `raw_records_sql` builds the JSON for the rows that need it."""
     birth = source.fields.get("birth_date")
     select: list[exp.Expression] = [
         exp.alias_(_lit(source.name), "source_system"),
@@ -140,9 +156,11 @@ def customer_mapping_sql(
             _timestamp(FieldMapping("w", column=source.watermark) if source.watermark else None),
             "source_updated_at",
         ),
-        exp.alias_(_raw_record(columns), "raw_record"),
+        exp.alias_(_raw_hash(columns), RAW_HASH),
         exp.alias_(exp.cast(_lit(loaded_at.isoformat(sep=" ")), "TIMESTAMP"), "loaded_at"),
     ]
+    if raw_record:
+        select.append(exp.alias_(_raw_record(columns), "raw_record"))
     query = (
         exp.select(*select)
         .from_(exp.to_table(raw_view, quoted=True))
@@ -153,7 +171,7 @@ def customer_mapping_sql(
 
 def activity_mapping_sql(source: SourceSpec, activity: ActivitySpec, raw_view: str) -> str:
     """SELECT producing canonical activity rows for one activity table of a source (without
-    the raw row: `activity_raw_records_sql` reads it back for the rows the quarantine keeps)."""
+    the raw row: `raw_records_sql` reads it back for the rows the quarantine keeps)."""
     fields = activity.fields
     numeric = {"amount", "cost", "open_amount", "satisfaction"}
     select: list[exp.Expression] = [
@@ -182,11 +200,11 @@ def activity_mapping_sql(source: SourceSpec, activity: ActivitySpec, raw_view: s
     return exp.select(*select).from_(exp.to_table(raw_view, quoted=True)).sql(dialect="duckdb")
 
 
-def activity_raw_records_sql(table: str, raw_file: str, columns: list[str], keys: str) -> str:
-    """SELECT source_system (`table`, '<source>.<activity>'), source_row_number, raw_record
-    (the row as read, as JSON) of the rows of the raw layer `raw_file` that relation `keys`
-    names by (source_system, source_row_number). The JSON is built only for those rows: the
-    filter comes before the projection."""
+def raw_records_sql(table: str, raw_file: str, columns: list[str], keys: str) -> str:
+    """SELECT source_system (`table`: '<source>' or '<source>.<activity>'), source_row_number,
+    raw_record (the row as read, as JSON) of the rows of the raw layer `raw_file` that
+    relation `keys` names by (source_system, source_row_number). The JSON is built only for
+    those rows: the filter comes before the projection."""
     wanted = (
         exp.select(_col("source_row_number"))
         .from_(exp.to_table(keys, quoted=True))

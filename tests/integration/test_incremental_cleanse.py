@@ -403,6 +403,13 @@ def test_stage_customers_reports_and_passes_its_checks(
     assert (first["cleanse_mode"], first["rows_kept"]) == ("full", 0)
     second = stages.stage_customers(settings)
     assert second["cleanse_mode"] == "incremental"
+    # The nightly path maps without the raw rows as JSON and builds them for the records it
+    # cleanses again (duplicates, keyless rows: quarantined ones among them).
+    assert incremental.expects_incremental(stages.work_area(settings))
+    kept = {}
+    for layer in ("staged", "quarantine"):
+        kept[layer] = settings.work_dir / f"second_{layer}.parquet"
+        kept[layer].write_bytes(stages.work_area(settings).path(layer).read_bytes())
     assert second["rows_kept"] > 0.9 * second["mapped"]
     assert second["rows_kept"] + second["rows_cleansed"] == second["mapped"]
     for key in ("staged", "quarantined_records", "quarantine_rows"):
@@ -419,6 +426,18 @@ def test_stage_customers_reports_and_passes_its_checks(
     monkeypatch.setenv("FULL_REFRESH", "1")
     third = stages.stage_customers(load_settings())
     assert third["cleanse_mode"] == "full"
+    # Row for row the full cleanse's, raw_record included.
+    con = duckdb.connect()
+    for layer, path in kept.items():
+        rows = "SELECT * FROM read_parquet(?)"
+        now = str(stages.work_area(settings).path(layer))
+        assert con.execute(rows, [str(path)]).fetchall() == con.execute(rows, [now]).fetchall()
+    (with_raw,), = con.execute(
+        "SELECT count(*) FROM read_parquet(?) WHERE raw_record IS NOT NULL",
+        [str(kept["quarantine"])],
+    ).fetchall()
+    con.close()
+    assert with_raw == second["quarantine_rows"] > 0
     assert {k: v for k, v in third.items() if not k.startswith(("cleanse_mode", "rows_"))} == {
         k: v for k, v in second.items() if not k.startswith(("cleanse_mode", "rows_"))
     }
