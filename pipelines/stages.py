@@ -22,6 +22,8 @@ import duckdb
 from pipelines.cleanse.incremental import (
     cleanse_incrementally,
     expects_incremental,
+    quality_counts,
+    save_quality_counts,
     staged_changes,
 )
 from pipelines.cleanse.incremental import save_base as save_cleanse_base
@@ -171,8 +173,10 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
     counts["suppressed_by_erasure"] = apply_suppression(con, suppression.get("audit.suppression"))
     work.save(con, "staged")
     work.save(con, "quarantine")
-    # What changed, for the linkage and golden records: saved before the base moves on.
+    # What changed, for the linkage and golden records, and the data-quality counts for the
+    # publish: saved before the base moves on.
     save_cleanse_changes(con, work)
+    save_quality_counts(con, work)
     save_cleanse_base(con, work)
     con.close()
     return {"records_per_source": per_source, **counts}
@@ -686,7 +690,12 @@ def publish(
         recon = reconciliation(settings)
         summary = {"reconciliation": recon, PUBLISH_INPUTS_KEY: inputs}
         build_publish_tables(
-            con, run_id=run_id, now=utcnow(), run_summary=summary, changed=changed
+            con,
+            run_id=run_id,
+            now=utcnow(),
+            run_summary=summary,
+            changed=changed,
+            quality_counts=quality_counts(con, work),
         )
         if verify is not None:
             verify(con)

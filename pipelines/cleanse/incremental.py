@@ -43,8 +43,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 
-from pipelines.cleanse import stages
+from pipelines.cleanse import data_quality, stages
 from pipelines.cleanse.cleanse import CleanseError, cleanse
 from pipelines.cleanse.rules import REASON_CODES
 from pipelines.cleanse.sql import install_macros
@@ -67,9 +68,12 @@ _ROWS = "_cli_rows"
 _TODO = "_cli_todo"
 _RECLEANSED = "_cli_recleansed"
 _KEYS = "_cli_todo_keys"
+_BITS = "_cli_quality_bits"
 _RAW = "_cli_raw_records"
 # The way from the base's staged records to this run's (`save_changes`).
 STAGED_CHANGES = "staged_changes"
+# audit.data_quality's counts of this run's staged records (`save_quality_counts`).
+QUALITY_COUNTS = "data_quality_counts"
 
 
 def _ident(name: str) -> str:
@@ -202,6 +206,8 @@ def _plan(
     if positions != rows or unplaced:
         # Output rows are matched to mapped rows by (source_system, source_row_number).
         return Plan("full", "rows are not numbered uniquely per source", rows, rows)
+    if "quality_bits" not in pq.read_schema(paths[0]).names:
+        return Plan("full", "the base keeps no data-quality bits (an older base)", rows, rows)
 
     base_rows, base_staged, base_quarantine = (_literal(p) for p in paths)
     con.execute(
@@ -408,12 +414,21 @@ def cleanse_incrementally(
             f"cleanse: {mapped!r} has no raw_record column and no way to read the raw rows "
             "was given (raw_records); build it with build_mapped(raw_record=True)"
         )
+    bits = data_quality.quality_bits_sql()
     if plan.mode == "full" and with_raw:
         counts: dict[str, Any] = cleanse(con, mapped, today=today)
     elif plan.mode == "full":
         _create_input(con, mapped, "true", raw_records)
         counts = cleanse(con, _TODO, today=today)
         _drop_input(con)
+    if plan.mode == "full":
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {_BITS} AS
+            SELECT s.record_key, s.source_system, s.source_row_number, {bits} AS quality_bits
+            FROM staged s JOIN {_ident(mapped)} m USING (source_system, source_row_number)
+            """  # noqa: S608 - identifier quoted, constants
+        )
     else:
         _create_input(
             con,
@@ -428,6 +443,22 @@ def cleanse_incrementally(
         )
         _assemble(con, work)
         _drop_input(con)
+        # The kept records' bits are the base's (same mapped and staged values); those
+        # cleansed again are counted from their rows.
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {_BITS} AS
+            SELECT r.record_key, r.source_system, r.source_row_number, b.quality_bits
+            FROM {_ROWS} r JOIN read_parquet({_literal(work.path(BASE_ROWS))}) b
+                USING (record_key)
+            WHERE r.record_key IN (SELECT record_key FROM _cli_kept)
+              AND b.quality_bits IS NOT NULL
+            UNION ALL
+            SELECT s.record_key, s.source_system, s.source_row_number, {bits}
+            FROM staged s SEMI JOIN {_RECLEANSED} USING (record_key)
+            JOIN {_ident(mapped)} m USING (source_system, source_row_number)
+            """  # noqa: S608 - identifier and path quoted, constants
+        )
         counts = {**_counts(con), "udf_errors": subset["udf_errors"]}
     counts.update(
         cleanse_mode=plan.mode,
@@ -483,6 +514,41 @@ def save_changes(con: duckdb.DuckDBPyConnection, work: WorkArea) -> bool:
     return True
 
 
+def save_quality_counts(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
+    """Save audit.data_quality's counts of the `staged` table (`QUALITY_COUNTS`, see
+    `data_quality.counts_sql`), tagged with the staged file's identity. Call it once `staged`
+    (with the erasure suppression applied) is saved: a suppressed record does not count."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _cli_staged_bits AS SELECT source_system, quality_bits "  # noqa: S608
+        f"FROM {_BITS} SEMI JOIN staged USING (record_key)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW _cli_quality_counts AS "
+        + data_quality.counts_sql("_cli_staged_bits")
+    )
+    work.save(
+        con,
+        QUALITY_COUNTS,
+        "_cli_quality_counts",
+        metadata={"staged": file_identity(work.path("staged"))},
+    )
+    con.execute("DROP VIEW _cli_quality_counts; DROP VIEW _cli_staged_bits")
+
+
+def quality_counts(
+    con: duckdb.DuckDBPyConnection, work: WorkArea, as_name: str = QUALITY_COUNTS
+) -> str | None:
+    """Load `QUALITY_COUNTS` as view `as_name` if it counts the current `staged` layer;
+    returns the view's name, or None (then count from staged and mapped)."""
+    path, staged = work.path(QUALITY_COUNTS), work.path("staged")
+    if not (path.exists() and staged.exists()):
+        return None
+    if work.layer_metadata(QUALITY_COUNTS, "staged") != file_identity(staged):
+        return None
+    work.load(con, QUALITY_COUNTS, as_name)
+    return as_name
+
+
 def staged_changes(
     con: duckdb.DuckDBPyConnection, work: WorkArea, base: str, as_name: str = STAGED_CHANGES
 ) -> str | None:
@@ -508,8 +574,9 @@ def save_base(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
     meta_path = work.root / BASE_META
     meta_path.unlink(missing_ok=True)
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _cli_base_rows AS "  # noqa: S608 - constant
-        f"SELECT record_key, row_hash, source_system, source_row_number FROM {_ROWS}"
+        "CREATE OR REPLACE TEMP VIEW _cli_base_rows AS "  # noqa: S608 - constants
+        "SELECT r.record_key, r.row_hash, r.source_system, r.source_row_number, b.quality_bits "
+        f"FROM {_ROWS} r LEFT JOIN {_BITS} b USING (source_system, source_row_number)"
     )
     work.save(con, BASE_ROWS, "_cli_base_rows")
     work.keep("staged", BASE_STAGED)

@@ -163,11 +163,12 @@ def build_golden_incrementally(
             UNION ALL BY NAME SELECT * FROM __g_golden)
         ORDER BY customer_id;
 
+        -- Not sorted again: the store takes the change (provenance_upserts / _removed), and
+        -- sorting 4.3M rows for the rare whole load cost ~0.7 s a night at a million
+        -- records. The kept rows stay in the base's order, the rebuilt customers' follow.
         CREATE OR REPLACE TABLE provenance AS
-        SELECT * FROM (
-            SELECT * FROM base_provenance ANTI JOIN __g_affected USING (customer_id)
-            UNION ALL BY NAME SELECT * FROM __g_provenance)
-        ORDER BY customer_id, attribute;
+        SELECT * FROM base_provenance ANTI JOIN __g_affected USING (customer_id)
+        UNION ALL BY NAME SELECT * FROM __g_provenance;
         """
     )
     affected = int(_scalar(con, "SELECT count(*) FROM __g_affected"))

@@ -22,6 +22,7 @@ from pipelines.cleanse import incremental
 from pipelines.cleanse.incremental import cleanse_incrementally, save_base
 from pipelines.extract.extract import build_mapped
 from pipelines.identity.erasure import apply_suppression, identifier_hash
+from pipelines.publish.prepare import build_data_quality
 from pipelines.settings import PROJECT_ROOT, load_settings
 from pipelines.workarea import WorkArea, connect
 
@@ -191,6 +192,7 @@ def _run(
     work.save(con, "staged")
     work.save(con, "quarantine")
     counts["changes_saved"] = incremental.save_changes(con, work)
+    incremental.save_quality_counts(con, work)
     save_base(con, work)
     con.close()
     return counts
@@ -229,9 +231,24 @@ def _assert_changes_complete(work: WorkArea, before: Path) -> None:
     assert wrongly_removed == 0
 
 
+def _assert_quality_counts_as_joined(work: WorkArea, mapped: Path) -> None:
+    """The saved data-quality counts are what the publish counts from staged and mapped."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA new")
+    work.load(con, "staged")
+    con.execute("CREATE TABLE mapped AS SELECT * FROM read_parquet(?)", [str(mapped)])
+    figures = []
+    for counts in (None, incremental.quality_counts(con, work)):
+        build_data_quality(con, "run", counts)
+        figures.append(con.execute("SELECT * FROM new.audit__data_quality").fetchall())
+    con.close()
+    assert figures[0] == figures[1]
+    assert len(figures[0]) > 20
+
+
 def _assert_same_output(a: WorkArea, b: WorkArea) -> None:
     con = duckdb.connect()
-    for layer in ("staged", "quarantine"):
+    for layer in ("staged", "quarantine", incremental.QUALITY_COUNTS):
         left, right = str(a.path(layer)), str(b.path(layer))
         describe = "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))"
         assert con.execute(describe, [left]).fetchall() == con.execute(describe, [right]).fetchall()
@@ -305,6 +322,8 @@ def test_incremental_cleanse_equals_full_cleanse(
     _assert_changes_complete(work, before)
     assert 0 < second["rows_cleansed"] < 0.05 * second["mapped"]
     assert second["rows_kept"] + second["rows_cleansed"] == second["mapped"]
+
+    _assert_quality_counts_as_joined(work, m1)
 
     full = WorkArea(tmp_path / "full")
     reference = _run(full, m1, TODAY_2, suppression)
@@ -406,6 +425,10 @@ def test_stage_customers_reports_and_passes_its_checks(
     # The nightly path maps without the raw rows as JSON and builds them for the records it
     # cleanses again (duplicates, keyless rows: quarantined ones among them).
     assert incremental.expects_incremental(stages.work_area(settings))
+    # The publish takes the data-quality counts of this very staged layer.
+    con = duckdb.connect()
+    assert incremental.quality_counts(con, stages.work_area(settings)) is not None
+    con.close()
     kept = {}
     for layer in ("staged", "quarantine"):
         kept[layer] = settings.work_dir / f"second_{layer}.parquet"

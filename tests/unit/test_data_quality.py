@@ -5,7 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.publish.prepare import QUALITY_FIELDS, build_data_quality
+from pipelines.cleanse.data_quality import QUALITY_FIELDS
+from pipelines.publish.prepare import build_data_quality
 
 FIELDS = ("given_name", "family_name", "full_name", "company_name", "email", "phone",
           "address_line1", "postcode", "city", "country", "birth_date", "tax_id")
