@@ -434,6 +434,19 @@ def test_stage_customers_reports_and_passes_its_checks(
         kept[layer] = settings.work_dir / f"second_{layer}.parquet"
         kept[layer].write_bytes(stages.work_area(settings).path(layer).read_bytes())
     assert second["rows_kept"] > 0.9 * second["mapped"]
+    # Too much to cleanse again: the plan turns full after a mapping without the raw rows'
+    # JSON, which is then built for every row, to the same output.
+    monkeypatch.setenv("INCREMENTAL_MAX_SHARE", "0")
+    again = stages.stage_customers(load_settings())
+    monkeypatch.delenv("INCREMENTAL_MAX_SHARE")
+    assert again["cleanse_mode"] == "full"
+    assert "more than" in again["cleanse_mode_reason"]
+    con = duckdb.connect()
+    for layer, path in kept.items():
+        rows = "SELECT * FROM read_parquet(?)"
+        now = str(stages.work_area(settings).path(layer))
+        assert con.execute(rows, [str(path)]).fetchall() == con.execute(rows, [now]).fetchall()
+    con.close()
     assert second["rows_kept"] + second["rows_cleansed"] == second["mapped"]
     for key in ("staged", "quarantined_records", "quarantine_rows"):
         assert second[key] == first[key], key
