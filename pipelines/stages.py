@@ -31,7 +31,6 @@ from pipelines.cleanse.incremental import save_changes as save_cleanse_changes
 from pipelines.extract.assessment import source_assessment
 from pipelines.extract.extract import (
     ExtractResult,
-    activity_raw_records,
     build_mapped,
     extract_table,
     raw_records,
@@ -519,14 +518,14 @@ def customer_360(settings: Settings) -> dict[str, Any]:
         and all(work.path(layer).exists() for layer, _ in ACTIVITY_BASE.values())
     )
     version = uuid.uuid4().hex
-    raw_records = partial(activity_raw_records, work)
+    activity_raw = partial(raw_records, work, "activity")
     if incremental:
         for view, (layer, _) in ACTIVITY_BASE.items():
             work.load(con, layer, view)
-        counts = resolve_activity_incrementally(con, raw_records)
+        counts = resolve_activity_incrementally(con, activity_raw)
         _keep_change(con, work, ACTIVITY_DELTA, version, base_resolved)
     else:
-        counts = resolve_activity(con, raw_records)
+        counts = resolve_activity(con, activity_raw)
         _drop_change(work, ACTIVITY_DELTA)
     mart_incremental = incremental and work.path(CUSTOMER_360_BASE[0]).exists()
     if mart_incremental:

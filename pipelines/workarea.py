@@ -132,6 +132,23 @@ class WorkArea:
             shutil.copyfile(self.path(name), tmp)
         os.replace(tmp, target)
 
+    def load_if_tagged(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: str,
+        tags: dict[str, Path],
+        as_name: str | None = None,
+    ) -> bool:
+        """Load layer `name` (as `load` does) only if, for every metadata key of `tags`, the
+        layer names the `file_identity` of that file: a stage's hand-off is used only by the
+        run whose files it describes. False (nothing loaded) if a file or tag is missing."""
+        if not self.path(name).exists() or not all(p.exists() for p in tags.values()):
+            return False
+        if any(self.layer_metadata(name, key) != file_identity(p) for key, p in tags.items()):
+            return False
+        self.load(con, name, as_name)
+        return True
+
     def load(self, con: duckdb.DuckDBPyConnection, name: str, as_name: str | None = None) -> None:
         """Expose a layer in `con` as a view named `as_name` (default: the layer's name)."""
         path = self.path(name)

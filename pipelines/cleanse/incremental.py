@@ -69,6 +69,7 @@ _TODO = "_cli_todo"
 _RECLEANSED = "_cli_recleansed"
 _KEYS = "_cli_todo_keys"
 _BITS = "_cli_quality_bits"
+_BASE = "_cli_base"  # the base's rows (BASE_ROWS), read once by an incremental run
 _RAW = "_cli_raw_records"
 # The way from the base's staged records to this run's (`save_changes`).
 STAGED_CHANGES = "staged_changes"
@@ -211,6 +212,9 @@ def _plan(
 
     base_rows, base_staged, base_quarantine = (_literal(p) for p in paths)
     con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_BASE} AS SELECT * FROM read_parquet({base_rows})"  # noqa: S608
+    )
+    con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _cli_kept AS
         WITH cur AS (
@@ -220,14 +224,14 @@ def _plan(
         ), base AS (
             SELECT record_key, count(*) AS n, any_value(row_hash) AS row_hash,
                    any_value(source_row_number) AS source_row_number
-            FROM read_parquet({base_rows}) WHERE record_key IS NOT NULL GROUP BY record_key
+            FROM {_BASE} WHERE record_key IS NOT NULL GROUP BY record_key
         ), was_staged AS (
             SELECT record_key, list_contains(quality_flags, $birth_flag) AS birth_date_rejected
             FROM read_parquet({base_staged})
         ), was_quarantined AS (
             SELECT r.record_key, bool_or(q.reason_code = $suppressed) AS suppressed
             FROM read_parquet({base_quarantine}) q
-            JOIN read_parquet({base_rows}) r USING (source_system, source_row_number)
+            JOIN {_BASE} r USING (source_system, source_row_number)
             WHERE r.record_key IS NOT NULL
             GROUP BY r.record_key
         )
@@ -263,9 +267,7 @@ def _plan(
 
 def _assemble(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
     """Replace the subset's `staged`/`quarantine` by the whole output, in mapped order."""
-    base_rows, base_staged, base_quarantine = (
-        _literal(work.path(n)) for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE)
-    )
+    base_staged, base_quarantine = (_literal(work.path(n)) for n in (BASE_STAGED, BASE_QUARANTINE))
     staged_columns = ", ".join(_ident(c) for c in stages.STAGED_COLUMNS)
     quarantine_columns = ", ".join(_ident(c) for c in stages.QUARANTINE_COLUMNS)
     con.execute(
@@ -286,7 +288,7 @@ def _assemble(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
         SELECT {quarantine_columns} FROM (
             SELECT r._rid, q.*
             FROM read_parquet({base_quarantine}) q
-            JOIN read_parquet({base_rows}) br USING (source_system, source_row_number)
+            JOIN {_BASE} br USING (source_system, source_row_number)
             JOIN {_ROWS} r ON r.record_key = br.record_key
             WHERE br.record_key IN (SELECT record_key FROM _cli_kept)
             UNION ALL BY NAME
@@ -415,13 +417,13 @@ def cleanse_incrementally(
             "was given (raw_records); build it with build_mapped(raw_record=True)"
         )
     bits = data_quality.quality_bits_sql()
-    if plan.mode == "full" and with_raw:
-        counts: dict[str, Any] = cleanse(con, mapped, today=today)
-    elif plan.mode == "full":
-        _create_input(con, mapped, "true", raw_records)
-        counts = cleanse(con, _TODO, today=today)
-        _drop_input(con)
     if plan.mode == "full":
+        if with_raw:
+            counts: dict[str, Any] = cleanse(con, mapped, today=today)
+        else:
+            _create_input(con, mapped, "true", raw_records)
+            counts = cleanse(con, _TODO, today=today)
+            _drop_input(con)
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {_BITS} AS
@@ -449,15 +451,14 @@ def cleanse_incrementally(
             f"""
             CREATE OR REPLACE TEMP TABLE {_BITS} AS
             SELECT r.record_key, r.source_system, r.source_row_number, b.quality_bits
-            FROM {_ROWS} r JOIN read_parquet({_literal(work.path(BASE_ROWS))}) b
-                USING (record_key)
+            FROM {_ROWS} r JOIN {_BASE} b USING (record_key)
             WHERE r.record_key IN (SELECT record_key FROM _cli_kept)
               AND b.quality_bits IS NOT NULL
             UNION ALL
             SELECT s.record_key, s.source_system, s.source_row_number, {bits}
             FROM staged s SEMI JOIN {_RECLEANSED} USING (record_key)
             JOIN {_ident(mapped)} m USING (source_system, source_row_number)
-            """  # noqa: S608 - identifier and path quoted, constants
+            """  # noqa: S608 - identifier quoted, constants
         )
         counts = {**_counts(con), "udf_errors": subset["udf_errors"]}
     counts.update(
@@ -540,13 +541,8 @@ def quality_counts(
 ) -> str | None:
     """Load `QUALITY_COUNTS` as view `as_name` if it counts the current `staged` layer;
     returns the view's name, or None (then count from staged and mapped)."""
-    path, staged = work.path(QUALITY_COUNTS), work.path("staged")
-    if not (path.exists() and staged.exists()):
-        return None
-    if work.layer_metadata(QUALITY_COUNTS, "staged") != file_identity(staged):
-        return None
-    work.load(con, QUALITY_COUNTS, as_name)
-    return as_name
+    tags = {"staged": work.path("staged")}
+    return as_name if work.load_if_tagged(con, QUALITY_COUNTS, tags, as_name) else None
 
 
 def staged_changes(
@@ -555,16 +551,8 @@ def staged_changes(
     """Load the cleanse's `STAGED_CHANGES` as view `as_name` if it leads from layer `base`
     (a stage's kept copy of the staged records it last used) to the current `staged`;
     returns the view's name, or None (the stage then compares the records itself)."""
-    path, staged, kept = work.path(STAGED_CHANGES), work.path("staged"), work.path(base)
-    if not (path.exists() and staged.exists() and kept.exists()):
-        return None
-    if (
-        work.layer_metadata(STAGED_CHANGES, "staged") != file_identity(staged)
-        or work.layer_metadata(STAGED_CHANGES, "base") != file_identity(kept)
-    ):
-        return None
-    work.load(con, STAGED_CHANGES, as_name)
-    return as_name
+    tags = {"staged": work.path("staged"), "base": work.path(base)}
+    return as_name if work.load_if_tagged(con, STAGED_CHANGES, tags, as_name) else None
 
 
 def save_base(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:

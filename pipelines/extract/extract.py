@@ -441,9 +441,10 @@ def raw_records(work: WorkArea, layer: str, keys: str) -> str:
     return " UNION ALL ".join(selects)
 
 
-def activity_raw_records(work: WorkArea, keys: str) -> str:
-    """`raw_records` of the activity layer."""
-    return raw_records(work, "activity", keys)
+def _raw_version(work: WorkArea, raw: Path) -> list[str | None]:
+    """A `RAW_VERSIONS` entry: the raw layer's path, relative (a work area moved or restored
+    elsewhere keeps its layers), and the version it was built from."""
+    return [str(raw.relative_to(work.root)), file_metadata(raw, "built_from")]
 
 
 def build_mapped(
@@ -493,10 +494,7 @@ def build_mapped(
                 raw_record=raw_record,
             )
         )
-        customer_raw_versions[source.name] = [
-            str(raw.relative_to(work.root)),
-            file_metadata(raw, "built_from"),
-        ]
+        customer_raw_versions[source.name] = _raw_version(work, raw)
         counts[source.name] = pq.ParquetFile(raw).metadata.num_rows
         for activity in source.activities:
             raw_activity = work.raw_path(source.name, activity.name)
@@ -506,11 +504,9 @@ def build_mapped(
                 views.append(activity_view)
                 select = activity_mapping_sql(source, activity, activity_view)
                 activity_selects.append(select)
-                built_from = file_metadata(raw_activity, "built_from")
-                # Relative: a work area moved or restored elsewhere keeps its activity.
-                where = raw_activity.relative_to(work.root)
-                activity_inputs.update(f"{select}\0{where}\0{built_from}\0".encode())
-                raw_versions[f"{source.name}.{activity.name}"] = [str(where), built_from]
+                version = _raw_version(work, raw_activity)
+                activity_inputs.update(f"{select}\0{version[0]}\0{version[1]}\0".encode())
+                raw_versions[f"{source.name}.{activity.name}"] = version
     if not customer_selects:
         raise SourceReadError("no source was extracted; check the registry and the extract step")
     con.execute(

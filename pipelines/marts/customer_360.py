@@ -12,7 +12,7 @@ import duckdb
 ACTIVITY_DELTA = ("activity_upserts", "activity_removed")
 
 # Given a relation of (source_system '<source>.<activity>', source_row_number), the SELECT of
-# those rows' raw_record (`extract.activity_raw_records`): the activity layer has no raw row.
+# those rows' raw_record (`extract.raw_records`): the activity layer has no raw row.
 RawRecords = Callable[[str], str]
 
 

@@ -209,16 +209,16 @@ def identity_inputs(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def save_assignment_moves(con: duckdb.DuckDBPyConnection, work: WorkArea) -> bool:
+def save_assignment_moves(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
     """In the identity stage, after `assignment` is saved: save the records whose customer
     or cluster size differ from the store snapshot's active xref (`ASSIGNMENT_MOVES`:
     record_key, moved = the customer differs), tagged with the assignment file and the
     snapshot, for the publish (`changed_records`), which would otherwise read the snapshot's
-    million xref rows again to find them. Removed (returns False) without a snapshot."""
+    million xref rows again to find them. Removed without a snapshot."""
     target, snapshot = work.path(ASSIGNMENT_MOVES), work.root / PREVIOUS_STORE
     if not snapshot.exists():
         target.unlink(missing_ok=True)
-        return False
+        return
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE __moves AS
@@ -236,23 +236,14 @@ def save_assignment_moves(con: duckdb.DuckDBPyConnection, work: WorkArea) -> boo
     }
     work.save(con, ASSIGNMENT_MOVES, "__moves", metadata=tags)
     con.execute("DROP TABLE __moves")
-    return True
 
 
 def _load_assignment_moves(con: duckdb.DuckDBPyConnection, work: WorkArea) -> bool:
     """Load the identity stage's ASSIGNMENT_MOVES as a view if they describe this assignment
     against this snapshot (else the publish builds the xref and evidence whole: a crash
     between the two saves, or a layer copied from elsewhere)."""
-    if not (
-        work.path(ASSIGNMENT_MOVES).exists()
-        and work.layer_metadata(ASSIGNMENT_MOVES, "assignment")
-        == file_identity(work.path("assignment"))
-        and work.layer_metadata(ASSIGNMENT_MOVES, "snapshot")
-        == file_identity(work.root / PREVIOUS_STORE)
-    ):
-        return False
-    work.load(con, ASSIGNMENT_MOVES)
-    return True
+    tags = {"assignment": work.path("assignment"), "snapshot": work.root / PREVIOUS_STORE}
+    return work.load_if_tagged(con, ASSIGNMENT_MOVES, tags)
 
 
 def restore_previous(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:

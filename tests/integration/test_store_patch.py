@@ -16,7 +16,7 @@ import pytest
 import models
 from pipelines import stages
 from pipelines.definitions import build_defs
-from pipelines.extract.extract import activity_raw_records
+from pipelines.extract.extract import raw_records
 from pipelines.golden.survivorship import build_golden
 from pipelines.link.clustering import cluster
 from pipelines.marts.customer_360 import build_customer_360, resolve_activity
@@ -112,7 +112,7 @@ def assert_like_a_full_build(work: WorkArea) -> None:
         "UNION ALL (SELECT * FROM incremental_clusters EXCEPT SELECT * FROM clusters))"
     ).fetchall()[0][0]
     assert differs == 0, "clusters"
-    resolve_activity(con, lambda keys: activity_raw_records(work, keys))
+    resolve_activity(con, lambda keys: raw_records(work, "activity", keys))
     build_golden(con)
     work.load(con, "customer_360", "incremental_customer_360")
     [(as_of,)] = con.execute("SELECT DISTINCT as_of FROM incremental_customer_360").fetchall()

@@ -10,9 +10,9 @@ import pytest
 
 from pipelines.extract.extract import (
     SchemaDriftError,
-    activity_raw_records,
     build_mapped,
     extract_source,
+    raw_records,
 )
 from pipelines.marts.customer_360 import resolve_activity
 from pipelines.workarea import WorkArea, connect
@@ -87,7 +87,7 @@ def test_quarantined_activity_keeps_its_row_as_read(mapped, tmp_path: Path) -> N
     work = WorkArea(tmp_path / "work")
     assert "raw_record" not in [d[0] for d in con.execute("DESCRIBE activity").fetchall()]
     con.execute("CREATE TABLE assignment AS SELECT 'logistics:1' record_key, 'C1' customer_id")
-    resolve_activity(con, lambda keys: activity_raw_records(work, keys))
+    resolve_activity(con, lambda keys: raw_records(work, "activity", keys))
     assert con.execute("SELECT activity_id, customer_id FROM resolved_activity").fetchall() == [
         ("A", "C1")
     ]
@@ -102,7 +102,7 @@ def test_quarantined_activity_keeps_its_row_as_read(mapped, tmp_path: Path) -> N
     registry = load_registry(tmp_path / "sources.yaml", env={})
     extract_source(registry.sources[0], work, dt.datetime(2026, 1, 2))
     with pytest.raises(SourceReadError, match="materialize staged_customers"):
-        resolve_activity(con, lambda keys: activity_raw_records(work, keys))
+        resolve_activity(con, lambda keys: raw_records(work, "activity", keys))
 
 
 def test_raw_record_keeps_the_row_as_read(mapped, tmp_path: Path) -> None:
