@@ -280,6 +280,11 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     con = connect()
     assert prepare._load_assignment_moves(con, work)
     assert con.execute("SELECT count(*) FROM assignment_moves WHERE moved").fetchall()[0][0] > 0
+    # ... and the records that stayed with their customer while its cluster shrank (the
+    # strangers left it): their xref rows changed too (checked just above).
+    assert con.execute(
+        "SELECT count(*) FROM assignment_moves WHERE NOT moved"
+    ).fetchall()[0][0] > 0
     con.close()
     # customer_360: the changed customers carry the second night's date, the rest keep the
     # first's (a run crossing UTC midnight may see the nights two days apart).
@@ -325,6 +330,56 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     run_sync()
     assert len(evidence_deltas) == 1
     assert "core.linkage_evidence" not in differences(second, sync_env.store_path)
+
+
+def test_stale_assignment_moves_make_the_publish_compare_whole(
+    sync_env, own_demo, tmp_path, monkeypatch
+) -> None:
+    """The identity stage's list of records that moved names the assignment and the store
+    snapshot it was made from. Left over from another run (here: the stage did not save
+    it, as after a crash between its two saves), the publish must not trust it: it finds
+    the xref and evidence changes by comparing whole tables, and the store ends up as a
+    fresh build of the run leaves it."""
+    run_sync()
+    today = stages.utcnow
+    monkeypatch.setattr(stages, "utcnow", lambda: today() + dt.timedelta(days=1))
+    run_sync()  # a nightly run against a store: it leaves a list of moves
+    before = tmp_path / "before.duckdb"
+    shutil.copyfile(sync_env.store_path, before)
+    work = WorkArea(sync_env.work_dir)
+    stale = file_identity(work.path(prepare.ASSIGNMENT_MOVES))
+
+    change_crm(own_demo)
+    monkeypatch.setattr(stages, "utcnow", lambda: today() + dt.timedelta(days=2))
+    monkeypatch.setattr(stages, "save_assignment_moves", lambda con, work: None)
+    known: list[bool] = []
+    real_changed = stages.changed_records
+
+    def recording_changed(*args, **kwargs):
+        known.append(real_changed(*args, **kwargs))
+        return known[-1]
+
+    monkeypatch.setattr(stages, "changed_records", recording_changed)
+    real_publish = store.publish
+
+    def publish_then_write_all(url, loads, *, fresh=False):
+        how = real_publish(url, loads, fresh=fresh)
+        for load in loads:  # for the fresh build below, while the run can still write them
+            load.file()
+        return how
+
+    monkeypatch.setattr(store, "publish", publish_then_write_all)
+    run_sync()
+    # The last run's list was still there, and was refused.
+    assert file_identity(work.path(prepare.ASSIGNMENT_MOVES)) == stale
+    assert known == [False]
+    assert_xref_like_a_full_build(work, sync_env.store_path)
+    rebuilt = tmp_path / "rebuilt" / "store.duckdb"
+    rebuilt.parent.mkdir()
+    shutil.copyfile(before, rebuilt)
+    assert real_publish(f"duckdb:///{rebuilt}", run_loads(work), fresh=True) == "fresh"
+    assert differences(sync_env.store_path, rebuilt) == {}
+    assert "core.customer_source_xref" in differences(before, sync_env.store_path)
 
 
 def test_a_grown_store_is_rebuilt_fresh(tmp_path) -> None:
