@@ -54,6 +54,79 @@ def create_empty_inputs(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS retired_ids (customer_id VARCHAR)")
 
 
+def _new_id_sql(anchor: str) -> str:
+    """`new_customer_id(anchor)` (salt 0) in SQL: DuckDB's sha256 is the same hex digest."""
+    return f"'C' || upper(left(sha256({anchor}), 16))"
+
+
+def _taken(con: duckdb.DuckDBPyConnection, candidates: set[str]) -> set[str]:
+    """Which of `candidates` were ever issued (a previous customer, a retired id, a
+    previous link) or are held by a cluster this run (kept or already issued)."""
+    if not candidates:
+        return set()
+    con.register("candidate_ids", pa.table({"customer_id": sorted(candidates)}))
+    try:
+        rows = con.execute(
+            """
+            SELECT customer_id FROM candidate_ids
+            WHERE customer_id IN (SELECT customer_id FROM previous_customer)
+               OR customer_id IN (SELECT customer_id FROM retired_ids)
+               OR customer_id IN (SELECT customer_id FROM previous_xref)
+               OR customer_id IN (SELECT customer_id FROM survivor)
+               OR customer_id IN (SELECT customer_id FROM issued)
+            """
+        ).fetchall()
+    finally:
+        con.unregister("candidate_ids")
+    return {row[0] for row in rows}
+
+
+def _issue_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """Table `issued(cluster_id, anchor, customer_id)`: a new id for every cluster that kept
+    none, computed in SQL. An id issued before, or to a cluster with an earlier anchor in
+    this batch, is taken: those clusters (a split-off anchor record, a few a night) take
+    the next free salt, looked up for the candidates only, not by reading every id ever
+    issued into Python."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE issued AS
+        SELECT cs.cluster_id, cs.anchor, {_new_id_sql("cs.anchor")} AS customer_id
+        FROM cluster_size cs ANTI JOIN survivor s USING (cluster_id);
+
+        CREATE OR REPLACE TEMP TABLE collided AS
+        SELECT cluster_id, anchor FROM (
+            SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY anchor) AS nth
+            FROM issued
+        )
+        WHERE nth > 1
+           OR customer_id IN (SELECT customer_id FROM previous_customer)
+           OR customer_id IN (SELECT customer_id FROM retired_ids)
+           OR customer_id IN (SELECT customer_id FROM previous_xref)
+           OR customer_id IN (SELECT customer_id FROM survivor);
+
+        DELETE FROM issued WHERE cluster_id IN (SELECT cluster_id FROM collided);
+        """  # noqa: S608 - a constant expression
+    )
+    pending = [
+        (cluster_id, anchor, 1)
+        for cluster_id, anchor in con.execute(
+            "SELECT cluster_id, anchor FROM collided ORDER BY anchor"
+        ).fetchall()
+    ]
+    con.execute("DROP TABLE collided")
+    while pending:
+        taken = _taken(con, {new_customer_id(anchor, salt) for _, anchor, salt in pending})
+        retry = []
+        for cluster_id, anchor, salt in pending:
+            candidate = new_customer_id(anchor, salt)
+            if candidate in taken:
+                retry.append((cluster_id, anchor, salt + 1))
+            else:
+                taken.add(candidate)
+                con.execute("INSERT INTO issued VALUES (?, ?, ?)", [cluster_id, anchor, candidate])
+        pending = retry
+
+
 def assign_ids(con: duckdb.DuckDBPyConnection) -> IdentityResult:
     create_empty_inputs(con)
     con.execute(
@@ -95,40 +168,7 @@ def assign_ids(con: duckdb.DuckDBPyConnection) -> IdentityResult:
         ORDER BY 1;
         """
     )
-    fresh = con.execute(
-        """
-        SELECT cs.cluster_id, cs.anchor
-        FROM cluster_size cs ANTI JOIN survivor s USING (cluster_id)
-        ORDER BY cs.anchor
-        """
-    ).fetchall()
-    taken = {
-        row[0]
-        for row in con.execute(
-            "SELECT customer_id FROM previous_customer UNION SELECT customer_id FROM retired_ids "
-            "UNION SELECT customer_id FROM previous_xref UNION SELECT customer_id FROM survivor"
-        ).fetchall()
-    }
-    # Only the clusters without an id pass through Python, and only to resolve the rare
-    # hash collision with an id issued before.
-    issued: list[tuple[str, str]] = []
-    for cluster_id, anchor in fresh:
-        salt = 0
-        candidate = new_customer_id(anchor)
-        while candidate in taken:
-            salt += 1
-            candidate = new_customer_id(anchor, salt)
-        taken.add(candidate)
-        issued.append((cluster_id, candidate))
-    issued_rows = pa.table(
-        {
-            "cluster_id": pa.array([c for c, _ in issued], pa.string()),
-            "customer_id": pa.array([i for _, i in issued], pa.string()),
-        }
-    )
-    con.register("issued_rows", issued_rows)
-    con.execute("CREATE OR REPLACE TEMP TABLE issued AS SELECT * FROM issued_rows")
-    con.unregister("issued_rows")
+    _issue_ids(con)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE cluster_customer AS

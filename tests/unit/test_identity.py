@@ -70,6 +70,24 @@ def test_new_id_never_reuses_an_issued_id() -> None:
     assert out["ids"]["a:1"] != anchor_id
 
 
+def test_a_new_id_skips_every_salt_issued_before() -> None:
+    # The anchor's id and its first salt were issued before (one retired, one still a
+    # customer without records): the new cluster takes the next salt.
+    con = duckdb.connect()
+    con.execute("CREATE TABLE clusters AS SELECT 'a:1' AS record_key, 'a:1' AS cluster_id")
+    con.execute("CREATE TABLE previous_xref (record_key VARCHAR, customer_id VARCHAR)")
+    con.execute("CREATE TABLE retired_ids AS SELECT ? AS customer_id", [new_customer_id("a:1")])
+    con.execute(
+        "CREATE TABLE previous_customer AS SELECT ? AS customer_id, "
+        "TIMESTAMP '2026-01-01' AS created_at",
+        [new_customer_id("a:1", 1)],
+    )
+    assign_ids(con)
+    assert con.execute("SELECT customer_id FROM assignment").fetchall() == [
+        (new_customer_id("a:1", 2),)
+    ]
+
+
 partition = st.dictionaries(
     st.sampled_from([f"s:{i}" for i in range(12)]), st.integers(0, 4), min_size=1
 )
