@@ -59,6 +59,14 @@ def _new_id_sql(anchor: str) -> str:
     return f"'C' || upper(left(sha256({anchor}), 16))"
 
 
+# Whether `customer_id` was ever issued (a previous customer, a retired id, a previous link)
+# or is kept by a cluster this run.
+_ISSUED_BEFORE = """(customer_id IN (SELECT customer_id FROM previous_customer)
+    OR customer_id IN (SELECT customer_id FROM retired_ids)
+    OR customer_id IN (SELECT customer_id FROM previous_xref)
+    OR customer_id IN (SELECT customer_id FROM survivor))"""
+
+
 def _taken(con: duckdb.DuckDBPyConnection, candidates: set[str]) -> set[str]:
     """Which of `candidates` were ever issued (a previous customer, a retired id, a
     previous link) or are held by a cluster this run (kept or already issued)."""
@@ -67,14 +75,8 @@ def _taken(con: duckdb.DuckDBPyConnection, candidates: set[str]) -> set[str]:
     con.register("candidate_ids", pa.table({"customer_id": sorted(candidates)}))
     try:
         rows = con.execute(
-            """
-            SELECT customer_id FROM candidate_ids
-            WHERE customer_id IN (SELECT customer_id FROM previous_customer)
-               OR customer_id IN (SELECT customer_id FROM retired_ids)
-               OR customer_id IN (SELECT customer_id FROM previous_xref)
-               OR customer_id IN (SELECT customer_id FROM survivor)
-               OR customer_id IN (SELECT customer_id FROM issued)
-            """
+            f"SELECT customer_id FROM candidate_ids WHERE {_ISSUED_BEFORE} "  # noqa: S608
+            "OR customer_id IN (SELECT customer_id FROM issued)"
         ).fetchall()
     finally:
         con.unregister("candidate_ids")
@@ -98,11 +100,7 @@ def _issue_ids(con: duckdb.DuckDBPyConnection) -> None:
             SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY anchor) AS nth
             FROM issued
         )
-        WHERE nth > 1
-           OR customer_id IN (SELECT customer_id FROM previous_customer)
-           OR customer_id IN (SELECT customer_id FROM retired_ids)
-           OR customer_id IN (SELECT customer_id FROM previous_xref)
-           OR customer_id IN (SELECT customer_id FROM survivor);
+        WHERE nth > 1 OR {_ISSUED_BEFORE};
 
         DELETE FROM issued WHERE cluster_id IN (SELECT cluster_id FROM collided);
         """  # noqa: S608 - a constant expression
