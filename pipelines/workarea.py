@@ -7,6 +7,7 @@ cannot hit DuckDB's single-writer lock, and a killed step leaves no half-written
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -16,6 +17,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+#: A layer kept as its base plus a change grows its change until that holds more than this
+#: share of the base's rows; then it is written whole again (see `WorkArea.save_over`).
+CHAIN_COMPACT_SHARE = 0.10
 
 #: DuckDB memory per connection (DuckDB's own syntax: "4GB", "500MB"). DuckDB would take 80%
 #: of the machine's RAM; bounded, a stage spills to disk instead and a sync of a million
@@ -66,12 +71,36 @@ def file_identity(path: Path) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
+# Files of the layers kept as a change (`WorkArea.save_over`), under the work area.
+PARTS = "parts"
+
+
 class WorkArea:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
     def path(self, name: str) -> Path:
+        """The file of a layer written whole (see `chain_path` for a layer kept as a change)."""
         return self.root / f"{name}.parquet"
+
+    def chain_path(self, name: str) -> Path:
+        """The description of a layer kept as its base plus a change (`save_over`)."""
+        return self.root / f"{name}.chain.json"
+
+    def _chain(self, name: str) -> dict | None:
+        try:
+            return json.loads(self.chain_path(name).read_text())
+        except FileNotFoundError:
+            return None
+
+    def exists(self, name: str) -> bool:
+        """Whether layer `name` is there, written whole or kept as a change."""
+        return self.chain_path(name).exists() or self.path(name).exists()
+
+    def identity(self, name: str) -> str:
+        """`file_identity` of the layer's file (of its description, for a kept change)."""
+        chain = self.chain_path(name)
+        return file_identity(chain if chain.exists() else self.path(name))
 
     def raw_path(self, source: str, activity: str | None = None) -> Path:
         stem = source if activity is None else f"{source}__{activity}"
@@ -114,23 +143,168 @@ class WorkArea:
         relation: str | None = None,
         metadata: dict[str, str] | None = None,
     ) -> int:
-        return self.write_query(con, self.path(name), relation or name, metadata)
+        # A description of the layer as a change goes first: until the whole file is
+        # there, readers see the layer as before this run or missing, never the old change.
+        self.chain_path(name).unlink(missing_ok=True)
+        rows = self.write_query(con, self.path(name), relation or name, metadata)
+        self._collect_parts(name)
+        return rows
+
+    def save_over(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: str,
+        *,
+        base: str,
+        drop: str,
+        add: str,
+        keys: list[str],
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        """Save layer `name` = layer `base` without its rows whose `keys` are in relation
+        `drop`, plus relation `add`'s rows, without writing the base's rows again: the layer
+        is kept as the whole file the base started from and the change accumulated over the
+        runs since (the keys to drop from that file, the rows added). Written whole instead
+        once the change holds more than CHAIN_COMPACT_SHARE of that file's rows.
+        (Rewriting the 4.3M provenance and 3.6M activity rows of the million-record demo
+        for a 1% change cost ~2.5 s a night.)"""
+        self.load(con, base, "__chain_base")
+        key_list = ", ".join(_identifier(k) for k in keys)
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW __chain_whole AS "  # noqa: S608 - quoted identifiers
+            f"SELECT * FROM __chain_base b ANTI JOIN (SELECT {key_list} FROM {drop}) d "
+            f"USING ({key_list}) UNION ALL BY NAME SELECT * FROM {add}"
+        )
+        try:
+            chain = self._chain(base)
+            if chain is None:
+                chain = {"base": None, "keys": keys}
+                dropped = f"SELECT {key_list} FROM __chain_base LIMIT 0"  # noqa: S608
+                added = "SELECT * FROM __chain_base LIMIT 0"
+                whole = self.path(base)
+            else:
+                dropped, added = (
+                    f"SELECT * FROM read_parquet({sql_literal(str(self.root / chain[p]))})"  # noqa: S608
+                    for p in ("drop", "add")
+                )
+                whole = self.root / chain["base"]
+            if chain["keys"] != keys:
+                self.save(con, name, "__chain_whole", metadata)
+                return
+            # base = whole - dropped + added, so base - drop + add = whole - (dropped + drop)
+            # + (added - drop + add).
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE __chain_drop AS "  # noqa: S608 - quoted identifiers
+                f"SELECT {key_list} FROM ({dropped}) b UNION SELECT {key_list} FROM {drop};"
+                "CREATE OR REPLACE TEMP TABLE __chain_add AS "
+                f"SELECT * FROM ({added}) a ANTI JOIN (SELECT {key_list} FROM {drop}) d "
+                f"USING ({key_list}) UNION ALL BY NAME SELECT * FROM {add}"
+            )
+            (changed,), = con.execute(
+                "SELECT greatest((SELECT count(*) FROM __chain_drop), "
+                "(SELECT count(*) FROM __chain_add))"
+            ).fetchall()
+            if changed > CHAIN_COMPACT_SHARE * pq.ParquetFile(whole).metadata.num_rows:
+                self.save(con, name, "__chain_whole", metadata)
+                return
+            stem = f"{PARTS}/{name}.{uuid.uuid4().hex}"
+            if chain["base"] is None:
+                # A link of the base's file under a name no later run replaces.
+                chain["base"] = f"{stem}.base.parquet"
+                self._link(whole, self.root / chain["base"])
+            for part in ("drop", "add"):
+                chain[part] = f"{stem}.{part}.parquet"
+                self.write_query(con, self.root / chain[part], f"__chain_{part}")
+            chain["metadata"] = metadata or {}
+            self._write_chain(name, chain)
+            # After the description: a crash in between leaves the layer as described.
+            self.path(name).unlink(missing_ok=True)
+            self._collect_parts(name)
+        finally:
+            for table in ("__chain_drop", "__chain_add"):
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+            con.execute("DROP VIEW __chain_whole")
+            con.execute("DROP VIEW __chain_base")
+
+    def _write_chain(self, name: str, chain: dict) -> None:
+        target = self.chain_path(name)
+        tmp = self._atomic_target(target)
+        tmp.write_text(json.dumps(chain, sort_keys=True))
+        os.replace(tmp, target)
+
+    def _link(self, source: Path, target: Path) -> None:
+        tmp = self._atomic_target(target)
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+
+    def _collect_parts(self, name: str) -> None:
+        """Remove the files of `name`'s kept changes that no layer describes any more. Only
+        `name`'s own: the stage that writes a layer is the only one that writes its parts."""
+        folder = self.root / PARTS
+        if not folder.exists():
+            return
+        used = set()
+        for description in self.root.glob("*.chain.json"):
+            try:
+                chain = json.loads(description.read_text())
+            except (OSError, ValueError):
+                continue
+            used.update(Path(chain[p]).name for p in ("base", "drop", "add"))
+        for part in folder.glob(f"{name}.*.parquet"):
+            if part.name not in used:
+                part.unlink(missing_ok=True)
+
+    def relation(self, name: str) -> str:
+        """The SQL of layer `name`'s rows (its file, or its base without the dropped keys
+        plus the added rows)."""
+        chain = self._chain(name)
+        if chain is None:
+            path = self.path(name)
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"work layer {name!r} missing at {path}; materialize the upstream asset first"
+                )
+            return f"SELECT * FROM read_parquet({sql_literal(str(path))})"  # noqa: S608
+        key_list = ", ".join(_identifier(k) for k in chain["keys"])
+        base, drop, add = (sql_literal(str(self.root / chain[p])) for p in ("base", "drop", "add"))
+        return (
+            f"SELECT * FROM read_parquet({base}) b ANTI JOIN read_parquet({drop}) d "  # noqa: S608
+            f"USING ({key_list}) UNION ALL BY NAME SELECT * FROM read_parquet({add})"
+        )
+
+    def materialize(self, name: str, target: Path) -> Path:
+        """Write layer `name` whole to `target` (a layer kept as a change has no such file)."""
+        con = connect()
+        try:
+            self.load(con, name, "__whole")
+            self.write_query(con, target, "__whole")
+        finally:
+            con.close()
+        return target
 
     def layer_metadata(self, name: str, key: str) -> str | None:
         """A key-value metadata entry of layer `name` (None if absent or no such layer)."""
+        chain = self._chain(name)
+        if chain is not None:
+            return chain["metadata"].get(key)
         return file_metadata(self.path(name), key)
 
     def keep(self, name: str, as_name: str) -> None:
         """Keep layer `name` as `as_name` too (e.g. as the next run's base) without rewriting
         it: a hard link, since layers are only ever replaced (temp file + rename), never
         written in place, so the next run's new `name` leaves `as_name` intact."""
-        target = self.path(as_name)
-        tmp = self._atomic_target(target)
-        try:
-            os.link(self.path(name), tmp)
-        except OSError:
-            shutil.copyfile(self.path(name), tmp)
-        os.replace(tmp, target)
+        chain = self._chain(name)
+        if chain is not None:
+            # The description names files no run replaces: a copy of it is a kept layer.
+            self._write_chain(as_name, chain)
+            self.path(as_name).unlink(missing_ok=True)
+        else:
+            self.chain_path(as_name).unlink(missing_ok=True)
+            self._link(self.path(name), self.path(as_name))
+        self._collect_parts(name)
 
     def load_if_tagged(
         self,
@@ -142,7 +316,7 @@ class WorkArea:
         """Load layer `name` (as `load` does) only if, for every metadata key of `tags`, the
         layer names the `file_identity` of that file: a stage's hand-off is used only by the
         run whose files it describes. False (nothing loaded) if a file or tag is missing."""
-        if not self.path(name).exists() or not all(p.exists() for p in tags.values()):
+        if not self.exists(name) or not all(p.exists() for p in tags.values()):
             return False
         if any(self.layer_metadata(name, key) != file_identity(p) for key, p in tags.items()):
             return False
@@ -151,13 +325,7 @@ class WorkArea:
 
     def load(self, con: duckdb.DuckDBPyConnection, name: str, as_name: str | None = None) -> None:
         """Expose a layer in `con` as a view named `as_name` (default: the layer's name)."""
-        path = self.path(name)
-        if not path.exists():
-            raise FileNotFoundError(
-                f"work layer {name!r} missing at {path}; materialize the upstream asset first"
-            )
-        # DuckDB cannot bind parameters in a view definition; the path is quoted as a literal.
+        # DuckDB cannot bind parameters in a view definition; paths are quoted as literals.
         con.execute(
-            f"CREATE OR REPLACE VIEW {_identifier(as_name or name)} AS "  # noqa: S608
-            f"SELECT * FROM read_parquet({sql_literal(str(path))})"
+            f"CREATE OR REPLACE VIEW {_identifier(as_name or name)} AS {self.relation(name)}"  # noqa: S608
         )

@@ -619,8 +619,21 @@ def layer_load(work: WorkArea, table: str, layer: str, delta_layers: tuple[str, 
         if base:
             upserts, removed = (work.path(name) for name in delta_layers)
             delta = TableDelta(upserts=upserts, removed=removed, base_version=base)
+    whole = work.path(layer_name(table, "publish__"))
+    whole.unlink(missing_ok=True)
+    if work.path(layer).exists():
+        return TableLoad(
+            table=table, path=work.path(layer), mode="replace", version=version, delta=delta
+        )
+    # A layer kept as a change over its base has no whole file: written if the store asks
+    # for the whole table (its delta does not apply, a fresh build, PostgreSQL).
     return TableLoad(
-        table=table, path=work.path(layer), mode="replace", version=version, delta=delta
+        table=table,
+        path=whole,
+        mode="replace",
+        version=version,
+        delta=delta,
+        write=partial(work.materialize, layer, whole),
     )
 
 

@@ -260,11 +260,14 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     held = store.held_versions(sync_env.store_path)
     assert held["core.linkage_evidence"] == file_identity(work.path("pairs"))
     # The tables built whole here that got a delta had no whole layer written: the patch
-    # did not ask for one.
+    # did not ask for one. Nor had the two kept over their base as a change (activity,
+    # provenance): their stages wrote only the change.
     assert unwritten == [
         [],
         [
+            "core.activity",
             "core.customer",
+            "core.customer_attribute_provenance",
             "core.customer_history",
             "core.customer_source_xref",
             "core.linkage_evidence",
