@@ -136,10 +136,6 @@ def link_incrementally(
         "SEMI JOIN __inc_changed_keys USING (record_key)"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE __inc_rest AS SELECT * FROM {_INPUT_TABLE} "  # noqa: S608
-        "ANTI JOIN __inc_changed_keys USING (record_key)"
-    )
-    con.execute(
         "CREATE OR REPLACE TEMP TABLE __inc_kept AS SELECT * FROM read_parquet(?) p "
         "WHERE p.record_key_l NOT IN (SELECT record_key FROM __inc_changed_keys "
         "UNION ALL SELECT record_key FROM __inc_removed_keys) "
@@ -155,18 +151,18 @@ def link_incrementally(
             linker.table_management.compute_tf_table(column)
         parts = []
         if changed:
+            # The changed records against every record, themselves included: one blocking
+            # pass instead of one against the rest (a copy of a million records) and one
+            # within the changed; a pair of two changed records comes twice (once each way)
+            # and a record meets itself, both dropped below.
             new = db_api.register("__inc_changed", dataset_display_name="changed")
-            rest = db_api.register("__inc_rest", dataset_display_name="rest")
             between = linker.inference.predict_between(
                 new,
-                rest,
+                everyone,
                 threshold_match_probability=threshold_probability,
                 warning_mode="never",
             )
-            within = linker.inference.predict_within(
-                new, threshold_match_probability=threshold_probability, warning_mode="never"
-            )
-            parts = [between.physical_name, within.physical_name]
+            parts = [between.physical_name]
         if parts:
             # Splink's own table names.
             union = " UNION ALL BY NAME ".join(f"SELECT * FROM {p}" for p in parts)  # noqa: S608
@@ -175,7 +171,7 @@ def link_incrementally(
                 "CREATE OR REPLACE TEMP TABLE __inc_pred AS "  # noqa: S608
                 "SELECT * REPLACE (least(record_key_l, record_key_r) AS record_key_l, "
                 "greatest(record_key_l, record_key_r) AS record_key_r) "
-                f"FROM ({union})"
+                f"FROM ({union}) WHERE record_key_l <> record_key_r"
             )
             _create_pairs(con, "__inc_pred")
             con.execute("ALTER TABLE pairs RENAME TO __inc_new")
@@ -202,7 +198,7 @@ def link_incrementally(
         )
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
-        for table in (_INPUT_TABLE, _NICKNAMES_TABLE, "__inc_new", "__inc_pred"):
+        for table in (_INPUT_TABLE, _NICKNAMES_TABLE, "__inc_new", "__inc_pred", "__inc_changed"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return IncrementalResult(
         records=n_records,
