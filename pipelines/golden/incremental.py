@@ -164,11 +164,10 @@ def build_golden_incrementally(
             UNION ALL BY NAME SELECT * FROM __g_golden)
         ORDER BY customer_id;
 
-        -- A view, written as the layer from the base and this build (4.3M rows at a million
-        -- records; a copy in memory first cost ~0.5 s a night), and not sorted again: the
-        -- store takes the change (provenance_upserts / _removed), and sorting every row for
-        -- the rare whole load cost ~0.7 s a night. The kept rows stay in the base's order,
-        -- the rebuilt customers' follow.
+        -- A view (4.3M rows at a million records; a copy in memory cost ~0.5 s a night),
+        -- not sorted: the golden stage keeps the layer as this change over its base
+        -- (`WorkArea.save_over`, the same rows), the store takes provenance_upserts /
+        -- _removed. The kept rows stay in the base's order, the rebuilt customers' follow.
         CREATE OR REPLACE TEMP VIEW provenance AS
         SELECT * FROM base_provenance ANTI JOIN __g_affected USING (customer_id)
         UNION ALL BY NAME SELECT * FROM __g_provenance;

@@ -35,12 +35,18 @@ def _rows(con, name: str) -> list[tuple]:
     return con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()  # noqa: S608
 
 
-def test_a_layer_saved_over_its_base_reads_as_the_base_with_the_change(tmp_path: Path) -> None:
+def _whole_base(tmp_path: Path, rows_sql: str) -> tuple[WorkArea, object]:
+    """A work area whose layer `layer` is written whole from `rows_sql` and kept as `base`."""
     work = WorkArea(tmp_path)
     con = connect()
-    con.execute("CREATE TABLE layer AS SELECT i AS k, i * 10 AS v FROM range(100) t(i)")
+    con.execute(f"CREATE TABLE layer AS {rows_sql}")
     work.save(con, "layer")
     work.keep("layer", "base")
+    return work, con
+
+
+def test_a_layer_saved_over_its_base_reads_as_the_base_with_the_change(tmp_path: Path) -> None:
+    work, con = _whole_base(tmp_path, "SELECT i AS k, i * 10 AS v FROM range(100) t(i)")
     # Night 1: key 1 changes, key 2 goes, key 100 is new.
     con.execute("CREATE TABLE drop1 AS SELECT * FROM (VALUES (1), (2)) t(k)")
     con.execute("CREATE TABLE add1 AS SELECT * FROM (VALUES (1, -1), (100, 1000)) t(k, v)")
@@ -77,11 +83,7 @@ def test_a_layer_saved_over_its_base_reads_as_the_base_with_the_change(tmp_path:
 
 
 def test_a_change_grown_past_its_share_is_written_whole(tmp_path: Path) -> None:
-    work = WorkArea(tmp_path)
-    con = connect()
-    con.execute("CREATE TABLE layer AS SELECT i AS k FROM range(100) t(i)")
-    work.save(con, "layer")
-    work.keep("layer", "base")
+    work, con = _whole_base(tmp_path, "SELECT i AS k FROM range(100) t(i)")
     con.execute("CREATE TABLE small AS SELECT 5 AS k")
     work.save_over(con, "layer", base="base", drop="small", add="small", keys=["k"])
     assert work.chain_path("layer").exists()
