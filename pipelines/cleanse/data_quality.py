@@ -62,8 +62,10 @@ def counts_sql(bits: str) -> str:
         f"u{i} AS usable, v{i} AS valid FROM sums"
         for i, (field, _, _) in enumerate(QUALITY_FIELDS)
     )
-    # Relation name from the caller, field names constants above.
+    # Relation name from the caller, field names constants above. Ordered: a grouping's
+    # order varies between runs, and the counts are saved and compared as a layer.
     return (
         f"WITH sums AS (SELECT source_system, count(*) AS records, {', '.join(sums)} "  # noqa: S608
-        f"FROM {bits} GROUP BY source_system) {per_field}"
+        f"FROM {bits} GROUP BY source_system) "
+        f"SELECT * FROM ({per_field}) ORDER BY source_system, field"
     )
