@@ -300,8 +300,41 @@ def _insert_file(con: duckdb.DuckDBPyConnection, load: TableLoad) -> None:
             [str(load.file())],
         )
         con.execute("COMMIT")
+        verify_keys(con, load.table)
     finally:
         con.close()
+
+
+class StoreKeyError(RuntimeError):
+    """Rows about to be published share a key the store does not index (`verify_keys`)."""
+
+
+def verify_keys(con: duckdb.DuckDBPyConnection, table: str, changed: str | None = None) -> None:
+    """Raise StoreKeyError if two rows of `table` share its key (the models' primary key)
+    and the store holds no PRIMARY KEY for it to enforce that (migration 0004: the
+    million-row tables on DuckDB). With `changed` (a relation holding the keys just
+    inserted into a table that was unique before), only those keys are looked at: a
+    duplicate needs one of them. A no-op where the store enforces the key itself."""
+    schema, name = table.split(".")
+    (enforced,), = con.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ? AND constraint_type = 'PRIMARY KEY'",
+        [schema, name],
+    ).fetchall()
+    if enforced:
+        return
+    keys = ", ".join(f'"{c}"' for c in primary_key(table))
+    rows = f"{_quoted(table)} SEMI JOIN {changed} USING ({keys})" if changed else _quoted(table)
+    duplicates = con.execute(
+        f"SELECT {keys}, count(*) FROM {rows} GROUP BY ALL HAVING count(*) > 1 LIMIT 5"  # noqa: S608
+    ).fetchall()
+    if duplicates:
+        shown = "; ".join(f"{row[:-1]} x{row[-1]}" for row in duplicates)
+        raise StoreKeyError(
+            f"{table}: rows share the key ({keys}), e.g. {shown}. The publish is refused "
+            "and the store left as it was. A stage built duplicate rows: run the sync again "
+            "with FULL_REFRESH=1, and if they persist, report it with the run's work area."
+        )
 
 
 def _load_duckdb(
@@ -443,6 +476,7 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, load: TableLoad, column_list: s
     _delete_then_insert(
         con, target, column_list, [f"EXISTS (SELECT 1 FROM __removed x WHERE {on})"]  # noqa: S608
     )
+    verify_keys(con, load.table, "__changed")
     con.execute("DROP TABLE __removed")
     log.info("patch %s: delta applied", load.table)
     return True
@@ -474,6 +508,7 @@ def _refill(
         f"SELECT {column_list} FROM {relation}",
         [str(p) for p in parameters or []],
     )
+    verify_keys(con, table)
 
 
 def _delta_applies(load: TableLoad, store: Path, held: dict[str, str]) -> bool:
@@ -517,6 +552,7 @@ def _patch_duckdb(
                 f"SELECT {column_list} FROM read_parquet(?)",
                 [str(load.file())],
             )
+            verify_keys(con, load.table)
             continue
         if load.table in deltas:
             if not _apply_delta(con, load, column_list):
@@ -557,6 +593,7 @@ def _patch_duckdb(
                 f"NOT EXISTS (SELECT 1 FROM __new x WHERE {on})",  # noqa: S608
             ],
         )
+        verify_keys(con, load.table, "__changed")
     con.execute("DROP TABLE IF EXISTS __new")
     con.execute("DROP TABLE IF EXISTS __changed")
     return True
