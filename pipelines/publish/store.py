@@ -407,19 +407,34 @@ def held_versions(store: Path) -> dict[str, str]:
     return {}
 
 
-def _used_bytes(store: Path) -> int:
+def _size_and_revision(store: Path) -> tuple[int, str | None]:
+    """The bytes of the store's blocks in use, and its migration revision (None if the file
+    holds none: not made by the migrations)."""
     con = duckdb.connect(str(store), read_only=True, config=duckdb_config())
     try:
         used, block = con.execute(
             "SELECT used_blocks, block_size FROM pragma_database_size()"
         ).fetchall()[0]
+        try:
+            revision = con.execute("SELECT version_num FROM main.alembic_version").fetchall()
+        except duckdb.CatalogException:
+            revision = []
     finally:
         con.close()
-    return int(used) * int(block)
+    return int(used) * int(block), revision[0][0] if len(revision) == 1 else None
+
+
+def _used_bytes(store: Path) -> int:
+    return _size_and_revision(store)[0]
 
 
 def _patchable(store: Path) -> bool:
-    """Whether the next store may be a patched copy of `store` rather than built fresh."""
+    """Whether the next store may be a patched copy of `store` rather than built fresh.
+
+    Not a store at an older schema revision: migrating a copy rewrites the tables a
+    migration changes in place and leaves their old blocks in the file (migration 0004 on
+    the 1M store: a 1.5 GB file holding 0.5 GB), where a fresh build migrates an empty file
+    and loads it compact."""
     marker = _compact_marker(store)
     # A write-ahead log beside the store holds rows a file copy would miss.
     wal = store.with_name(store.name + ".wal")
@@ -427,11 +442,12 @@ def _patchable(store: Path) -> bool:
         return False
     try:
         compact_size = int(json.loads(marker.read_text())["size"])
-        used = _used_bytes(store)
+        used, revision = _size_and_revision(store)
     except (ValueError, KeyError, TypeError, duckdb.Error):
         return False
     return (
-        used <= COMPACT_GROWTH * compact_size
+        revision == head_revision()
+        and used <= COMPACT_GROWTH * compact_size
         and store.stat().st_size <= COMPACT_FILE_GROWTH * compact_size
     )
 

@@ -134,3 +134,24 @@ def test_publish_refuses_rows_sharing_a_key_fresh_and_patched(tmp_path) -> None:
     )
     assert store.publish(url, [applying]) == "patched"
     assert _evidence(path) == [("a", "b", pytest.approx(0.9)), ("c", "d", pytest.approx(0.6))]
+
+
+def test_a_store_at_an_older_revision_is_built_fresh_not_migrated_in_place(tmp_path) -> None:
+    """Migrating a copy would rebuild the big tables inside the file and keep their old
+    blocks; a fresh build loads a migrated empty file (and compacts it)."""
+    path = tmp_path / "store" / "store.duckdb"
+    url = f"duckdb:///{path}"
+    good = _evidence_file(tmp_path / "good.parquet", [("a", "b", 0.9), ("c", "d", 0.7)])
+    assert store.publish(url, [TableLoad(EVIDENCE, good, "replace")]) == "fresh"
+    assert store.publish(url, [TableLoad(EVIDENCE, good, "replace")]) == "patched"
+    _alembic(url, "downgrade", "0003")
+    assert store.publish(url, [TableLoad(EVIDENCE, good, "replace")]) == "fresh"
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (store.head_revision(),)
+        ]
+        assert EVIDENCE not in _indexed(con)
+    finally:
+        con.close()
+    assert _evidence(path) == [("a", "b", pytest.approx(0.9)), ("c", "d", pytest.approx(0.7))]

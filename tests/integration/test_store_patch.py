@@ -449,6 +449,7 @@ def test_a_grown_store_is_rebuilt_fresh(tmp_path) -> None:
     path = tmp_path / "store.duckdb"
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE t AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(200000)")
+    con.execute("CREATE TABLE alembic_version AS SELECT ? AS version_num", [store.head_revision()])
     con.close()
     used = store._used_bytes(path)
     size = path.stat().st_size
@@ -461,5 +462,13 @@ def test_a_grown_store_is_rebuilt_fresh(tmp_path) -> None:
     marker.write_text(json.dumps({"size": int(used / (store.COMPACT_GROWTH + 0.1))}))
     assert not store._patchable(path)
     marker.write_text(json.dumps({"size": used}))
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE alembic_version SET version_num = '0001'")  # an older schema
+    con.close()
+    assert not store._patchable(path)
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE alembic_version SET version_num = ?", [store.head_revision()])
+    con.close()
+    assert store._patchable(path)
     path.with_name(path.name + ".wal").write_bytes(b"")  # a WAL a copy would miss
     assert not store._patchable(path)
