@@ -665,6 +665,21 @@ def _write_next(building: Path, fill: Callable[[duckdb.DuckDBPyConnection], bool
     return done
 
 
+def _carried_from(store: Path) -> Path | None:
+    """The file a fresh build carries the tables it does not replace over from: the store
+    itself, or a migrated copy of it (`<store>.migrated`) when it is at an older revision,
+    so that a migration rewriting rows of such a table still applies to them."""
+    if not store.exists():
+        return None
+    if _size_and_revision(store)[1] == head_revision():
+        return store
+    migrated = store.with_name(store.name + ".migrated")
+    _remove(migrated)
+    shutil.copyfile(store, migrated)
+    upgrade(f"duckdb:///{migrated}")
+    return migrated
+
+
 def _publish_duckdb(url: str, loads: list[TableLoad], *, fresh: bool = False) -> str:
     """Build the next store beside the current one, checkpoint it, then swap it in.
 
@@ -685,8 +700,12 @@ def _publish_duckdb(url: str, loads: list[TableLoad], *, fresh: bool = False) ->
         if _write_next(building, lambda con: _patch_duckdb(con, loads, deltas)):
             how = "patched"
     if how == "fresh":
-        previous = store if store.exists() else None
-        _write_next(building, lambda con: _load_duckdb(con, loads, previous))
+        previous = _carried_from(store)
+        try:
+            _write_next(building, lambda con: _load_duckdb(con, loads, previous))
+        finally:
+            if previous is not None and previous != store:
+                _remove(previous)
     os.chmod(building, 0o600)
     with open(building, "rb") as handle:
         os.fsync(handle.fileno())

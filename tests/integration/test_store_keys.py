@@ -136,22 +136,38 @@ def test_publish_refuses_rows_sharing_a_key_fresh_and_patched(tmp_path) -> None:
     assert _evidence(path) == [("a", "b", pytest.approx(0.9)), ("c", "d", pytest.approx(0.6))]
 
 
-def test_a_store_at_an_older_revision_is_built_fresh_not_migrated_in_place(tmp_path) -> None:
+def test_a_store_at_an_older_revision_is_built_fresh_not_migrated_in_place(
+    tmp_path, monkeypatch
+) -> None:
     """Migrating a copy would rebuild the big tables inside the file and keep their old
-    blocks; a fresh build loads a migrated empty file (and compacts it)."""
+    blocks; a fresh build loads a migrated empty file (and compacts it). The tables it does
+    not replace are carried over from a migrated copy of the store, so that a migration
+    rewriting their rows applies to them; the copy is removed."""
     path = tmp_path / "store" / "store.duckdb"
     url = f"duckdb:///{path}"
     good = _evidence_file(tmp_path / "good.parquet", [("a", "b", 0.9), ("c", "d", 0.7)])
     assert store.publish(url, [TableLoad(EVIDENCE, good, "replace")]) == "fresh"
     assert store.publish(url, [TableLoad(EVIDENCE, good, "replace")]) == "patched"
     _alembic(url, "downgrade", "0003")
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO audit.erasure VALUES ('e1', 'c9', 'dpo', 'ticket 7', 2, now())")
+    con.close()
+    migrated: list[str] = []
+    real_upgrade = store.upgrade
+    monkeypatch.setattr(store, "upgrade", lambda u: (migrated.append(u), real_upgrade(u)))
+
     assert store.publish(url, [TableLoad(EVIDENCE, good, "replace")]) == "fresh"
+    assert f"duckdb:///{path}.migrated" in migrated
+    assert not path.with_name(path.name + ".migrated").exists()
     con = duckdb.connect(str(path), read_only=True)
     try:
         assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [
             (store.head_revision(),)
         ]
         assert EVIDENCE not in _indexed(con)
+        assert con.execute("SELECT erasure_id, records_erased FROM audit.erasure").fetchall() == [
+            ("e1", 2)
+        ]
     finally:
         con.close()
     assert _evidence(path) == [("a", "b", pytest.approx(0.9)), ("c", "d", pytest.approx(0.7))]
