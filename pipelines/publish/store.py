@@ -668,10 +668,11 @@ def _write_next(building: Path, fill: Callable[[duckdb.DuckDBPyConnection], bool
 def _carried_from(store: Path) -> Path | None:
     """The file a fresh build carries the tables it does not replace over from: the store
     itself, or a migrated copy of it (`<store>.migrated`) when it is at an older revision,
-    so that a migration rewriting rows of such a table still applies to them."""
+    so that a migration rewriting rows of such a table still applies to them. (A file the
+    migrations did not make is carried over from as it is, matching columns by name.)"""
     if not store.exists():
         return None
-    if _size_and_revision(store)[1] == head_revision():
+    if _size_and_revision(store)[1] in (None, head_revision()):
         return store
     migrated = store.with_name(store.name + ".migrated")
     _remove(migrated)

@@ -171,3 +171,21 @@ def test_a_store_at_an_older_revision_is_built_fresh_not_migrated_in_place(
     finally:
         con.close()
     assert _evidence(path) == [("a", "b", pytest.approx(0.9)), ("c", "d", pytest.approx(0.7))]
+
+
+def test_a_store_file_not_made_by_the_migrations_is_carried_over_as_it_is(tmp_path) -> None:
+    path = tmp_path / "store" / "store.duckdb"
+    path.parent.mkdir()
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA audit")
+    con.execute("CREATE TABLE audit.erasure AS SELECT 'e1' AS erasure_id, 3 AS records_erased")
+    con.close()
+    good = _evidence_file(tmp_path / "good.parquet", [("a", "b", 0.9)])
+    assert store.publish(f"duckdb:///{path}", [TableLoad(EVIDENCE, good, "replace")]) == "fresh"
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT erasure_id, records_erased FROM audit.erasure").fetchall() == [
+            ("e1", 3)
+        ]
+    finally:
+        con.close()
