@@ -178,7 +178,10 @@ def test_a_store_file_not_made_by_the_migrations_is_carried_over_as_it_is(tmp_pa
     path.parent.mkdir()
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA audit")
-    con.execute("CREATE TABLE audit.erasure AS SELECT 'e1' AS erasure_id, 3 AS records_erased")
+    con.execute(
+        "CREATE TABLE audit.erasure AS SELECT 'e1' AS erasure_id, 'c9' AS customer_id, "
+        "'dpo' AS requested_by, 'ticket 7' AS reason, 3 AS records_erased, now() AS erased_at"
+    )
     con.close()
     good = _evidence_file(tmp_path / "good.parquet", [("a", "b", 0.9)])
     assert store.publish(f"duckdb:///{path}", [TableLoad(EVIDENCE, good, "replace")]) == "fresh"
