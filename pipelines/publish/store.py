@@ -666,11 +666,13 @@ def _write_next(building: Path, fill: Callable[[duckdb.DuckDBPyConnection], bool
     return done
 
 
-def _carried_from(store: Path) -> Path | None:
+def _carried_from(store: Path, replaced: set[str]) -> Path | None:
     """The file a fresh build carries the tables it does not replace over from: the store
     itself, or a migrated copy of it (`<store>.migrated`) when it is at an older revision,
-    so that a migration rewriting rows of such a table still applies to them. (A file the
-    migrations did not make is carried over from as it is, matching columns by name.)"""
+    so that a migration rewriting rows of such a table still applies to them. The copy's
+    `replaced` tables are emptied first: migrating their rows would be work thrown away
+    (migration 0004 on the 1M store: ~7 s). (A file the migrations did not make is carried
+    over from as it is, matching columns by name.)"""
     if not store.exists():
         return None
     if _size_and_revision(store)[1] in (None, head_revision()):
@@ -678,6 +680,13 @@ def _carried_from(store: Path) -> Path | None:
     migrated = store.with_name(store.name + ".migrated")
     _remove(migrated)
     shutil.copyfile(store, migrated)
+    con = duckdb.connect(str(migrated), config=duckdb_config())
+    try:
+        for table in sorted(replaced):
+            if table_columns(con, table):
+                _recreate_empty(con, table)
+    finally:
+        con.close()
     upgrade(f"duckdb:///{migrated}")
     return migrated
 
@@ -702,7 +711,7 @@ def _publish_duckdb(url: str, loads: list[TableLoad], *, fresh: bool = False) ->
         if _write_next(building, lambda con: _patch_duckdb(con, loads, deltas)):
             how = "patched"
     if how == "fresh":
-        previous = _carried_from(store)
+        previous = _carried_from(store, {load.table for load in loads if load.mode == "replace"})
         try:
             _write_next(building, lambda con: _load_duckdb(con, loads, previous))
         finally:
