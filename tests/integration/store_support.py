@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
 
+from pipelines.publish.store import _alembic_config
 from pipelines.settings import PROJECT_ROOT
 from tests.servers import POSTGRES_URL, require, unique_name
 
@@ -91,3 +93,15 @@ def assert_never_mixed(record: dict, old_run: str, new_run: str) -> None:
     # A connection opened before the publish keeps the snapshot it started with.
     assert record["first"] == record["last"]
     assert record["first"][3] == old_run
+
+
+def alembic(url: str, verb: str, *args: str) -> None:
+    """Run an Alembic command (`upgrade`, `downgrade`, `check`, ...) on the store at `url`."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            getattr(command, verb)(config, *args)
+    finally:
+        engine.dispose()

@@ -10,25 +10,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import sqlalchemy as sa
-from alembic import command
+from store_support import alembic
 
 import models
 from pipelines.publish import store
 from pipelines.publish.store import StoreKeyError, TableDelta, TableLoad
 
 EVIDENCE = "core.linkage_evidence"
-
-
-def _alembic(url: str, verb: str, revision: str) -> None:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.begin() as connection:
-            config = store._alembic_config()
-            config.attributes["connection"] = connection
-            getattr(command, verb)(config, revision)
-    finally:
-        engine.dispose()
 
 
 def _indexed(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -42,18 +30,19 @@ def _indexed(con: duckdb.DuckDBPyConnection) -> set[str]:
 def test_migration_drops_the_large_tables_indexes_and_keeps_rows_and_comments(tmp_path) -> None:
     path = tmp_path / "store.duckdb"
     url = f"duckdb:///{path}"
-    _alembic(url, "upgrade", "0003")
+    alembic(url, "upgrade", "0003")
     con = duckdb.connect(str(path))
     con.execute(
         "INSERT INTO core.customer_attribute_provenance VALUES ('c1', 'email', 'crm', '7', 'r')"
     )
-    comments_before = con.execute(
+    columns = (
         "SELECT table_name, column_name, comment FROM duckdb_columns() "
-        "WHERE schema_name = 'core' ORDER BY ALL"
-    ).fetchall()
+        "WHERE schema_name = 'core' ORDER BY table_name, column_index"
+    )
+    comments_before = con.execute(columns).fetchall()
     con.close()
 
-    _alembic(url, "upgrade", "head")
+    alembic(url, "upgrade", "head")
     con = duckdb.connect(str(path))
     try:
         assert _indexed(con) == set(models.metadata.tables) - models.KEYS_VERIFIED_ON_DUCKDB
@@ -61,10 +50,7 @@ def test_migration_drops_the_large_tables_indexes_and_keeps_rows_and_comments(tm
             ("c1", "email", "crm", "7", "r")
         ]
         # Same columns in the same order with the same comments, keys still NOT NULL.
-        assert con.execute(
-            "SELECT table_name, column_name, comment FROM duckdb_columns() "
-            "WHERE schema_name = 'core' ORDER BY ALL"
-        ).fetchall() == comments_before
+        assert con.execute(columns).fetchall() == comments_before
         with pytest.raises(duckdb.ConstraintException):
             con.execute("INSERT INTO core.activity (source_system, activity_name, activity_id) "
                         "VALUES ('crm', 'orders', NULL)")
@@ -74,7 +60,7 @@ def test_migration_drops_the_large_tables_indexes_and_keeps_rows_and_comments(tm
     finally:
         con.close()
 
-    _alembic(url, "downgrade", "0003")
+    alembic(url, "downgrade", "0003")
     con = duckdb.connect(str(path), read_only=True)
     try:
         assert _indexed(con) == set(models.metadata.tables)
@@ -148,7 +134,7 @@ def test_a_store_at_an_older_revision_is_built_fresh_not_migrated_in_place(
     good = _evidence_file(tmp_path / "good.parquet", [("a", "b", 0.9), ("c", "d", 0.7)])
     assert store.publish(url, [TableLoad(EVIDENCE, good, "replace")]) == "fresh"
     assert store.publish(url, [TableLoad(EVIDENCE, good, "replace")]) == "patched"
-    _alembic(url, "downgrade", "0003")
+    alembic(url, "downgrade", "0003")
     con = duckdb.connect(str(path))
     con.execute("INSERT INTO audit.erasure VALUES ('e1', 'c9', 'dpo', 'ticket 7', 2, now())")
     con.close()
