@@ -7,9 +7,9 @@ Create Date: 2026-11-28
 On DuckDB a PRIMARY KEY is an ART index that every insert, delete and checkpoint maintains on
 one core, and that is written into the file whole. For core.activity,
 core.customer_attribute_provenance, core.linkage_evidence and core.customer_source_xref (a
-million rows and more at a million source records) it made two thirds of the store file
-(1.18 GB of 1.19 GB -> 0.41 GB), 10 of the 16 s of loading a fresh store and most of a
-nightly patch's delete-and-insert. Their keys stay the contract (the models, PostgreSQL's
+million rows and more at a million source records) those indexes were more than half of
+the store file (1.19 GB with them, 0.52 GB without), ~8 of the ~12.5 s of loading these
+four tables fresh, and most of a nightly patch's delete-and-insert. Their keys stay the contract (the models, PostgreSQL's
 primary keys, the data dictionary); on DuckDB the publish verifies them before the store
 is swapped in (`pipelines.publish.store.verify_keys`), as a warehouse that does not enforce
 keys is checked by its loads. Key columns stay NOT NULL; CHECK constraints and comments stay.
