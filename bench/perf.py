@@ -118,15 +118,15 @@ def child_bare() -> dict[str, Any]:
 
     from pipelines.link.linkage import link
     from pipelines.settings import load_settings
+    from pipelines.stages import registry, staged_in_source_order
     from pipelines.workarea import WorkArea, connect
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     settings = load_settings()
     con = connect()
-    con.execute(
-        "CREATE TABLE staged AS SELECT * FROM read_parquet(?)",
-        [str(WorkArea(settings.work_dir).path("staged"))],
-    )
+    work = WorkArea(settings.work_dir)
+    # In the order a full sync's linkage reads them (`stages.staged_in_source_order`).
+    con.execute(f"CREATE TABLE staged AS {staged_in_source_order(work, registry(settings))}")
     started, cpu_started = time.monotonic(), _cpu_s()
     result = link(
         con,

@@ -255,7 +255,6 @@ WORK_CONTRACTS: dict[str, dict[str, str]] = {
         "birth_date": "date",
         "tax_id_valid": "boolean",
         "quality_flags": "list",
-        "loaded_at": "timestamp",
         "source_row_number": "integer",
     },
     "quarantine": {
@@ -379,7 +378,7 @@ def _parquet_families(path: Path) -> dict[str, str]:
 
 
 def _layer_families(settings: Settings, layer: str) -> dict[str, str]:
-    return _parquet_families(stages.work_area(settings).path(layer))
+    return _parquet_families(stages.work_area(settings).schema_path(layer))
 
 
 def layer_contract(layer: str, asset: str) -> Callable[[Settings], CheckOutcome]:

@@ -24,12 +24,14 @@ from pipelines.cleanse.incremental import (
     expects_incremental,
     quality_counts,
     save_quality_counts,
+    save_staged,
     staged_changes,
 )
 from pipelines.cleanse.incremental import save_base as save_cleanse_base
 from pipelines.cleanse.incremental import save_changes as save_cleanse_changes
 from pipelines.extract.assessment import source_assessment
 from pipelines.extract.extract import (
+    SOURCE_LOAD,
     ExtractResult,
     build_mapped,
     extract_table,
@@ -77,7 +79,7 @@ from pipelines.publish.prepare import (
 )
 from pipelines.settings import Settings
 from pipelines.steward import load_steward_decisions
-from pipelines.workarea import WorkArea, connect, file_identity
+from pipelines.workarea import WorkArea, connect, file_identity, sql_literal
 from sources.registry import Registry, load_registry
 
 
@@ -104,6 +106,23 @@ def _materialise(con: duckdb.DuckDBPyConnection, work: WorkArea, *names: str) ->
     for name in names:
         con.execute(f'DROP VIEW IF EXISTS "{name}"')
         con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {work.relation(name)}')  # noqa: S608
+
+
+def staged_in_source_order(work: WorkArea, sources: Registry) -> str:
+    """The SQL of the staged records in the order a full cleanse writes them (the sources in
+    registry order, each in row order). A layer kept as a change (`cleanse.save_staged`)
+    lists its added records last; the full linkage samples its training pairs from the
+    records in table order, so it reads them in this order, the model then the same as a
+    run that cleansed everything would train."""
+    relation = work.relation("staged")
+    if not work.chain_path("staged").exists():
+        return relation
+    names = ", ".join(sql_literal(source.name) for source in sources.sources)
+    return (
+        f"SELECT * FROM ({relation}) "  # noqa: S608 - source names quoted as literals
+        f"ORDER BY list_position([{names}], source_system) NULLS LAST, source_system, "
+        "source_row_number"
+    )
 
 
 def extract(
@@ -167,7 +186,7 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
     # The erasure suppression applies to every staged row, kept or cleansed, every run.
     suppression = store.read_tables(settings.store_url, ["audit.suppression"])
     counts["suppressed_by_erasure"] = apply_suppression(con, suppression.get("audit.suppression"))
-    work.save(con, "staged")
+    save_staged(con, work)
     work.save(con, "quarantine")
     # What changed, for the linkage and golden records, and the data-quality counts for the
     # publish: saved before the base moves on.
@@ -201,7 +220,7 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
             con,
             staged="staged",
             changes=staged_changes(con, work, BASE_STAGED),
-            base_staged=work.path(BASE_STAGED),
+            base_staged=work.relation(BASE_STAGED) if work.exists(BASE_STAGED) else None,
             base_pairs=work.path(BASE_PAIRS),
             model_dir=work.root / "model",
             seed=settings.seed,
@@ -236,7 +255,10 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
             "model_path": str(incremental.model_path),
         }
     # The full linking reads staged many times: a table.
-    _materialise(con, work, "staged")
+    con.execute('DROP VIEW IF EXISTS "staged"')
+    con.execute(
+        f"CREATE OR REPLACE TABLE staged AS {staged_in_source_order(work, registry(settings))}"
+    )
     result = link(
         con,
         "staged",
@@ -440,6 +462,7 @@ GOLDEN_BASE = {
     "base_assignment": ("golden_base__assignment", "assignment"),
     "base_golden": ("golden_base__golden", "golden"),
     "base_provenance": ("golden_base__provenance", "provenance"),
+    "base_source_load": ("golden_base__source_load", SOURCE_LOAD),
 }
 
 
@@ -461,7 +484,7 @@ def golden_records(settings: Settings) -> dict[str, Any]:
     ):
         # Views: the incremental build reads a few columns of every record and all of them
         # only for the customers it builds again (loading staged whole cost more than that).
-        _load(con, work, "staged", "assignment")
+        _load(con, work, "staged", "assignment", SOURCE_LOAD)
         for view, (layer, _) in GOLDEN_BASE.items():
             work.load(con, layer, view)
         changes = staged_changes(con, work, GOLDEN_BASE["base_staged"][0])
@@ -471,6 +494,7 @@ def golden_records(settings: Settings) -> dict[str, Any]:
     if result is None:
         # The full build reads its inputs once per attribute group: tables.
         _materialise(con, work, "staged", "assignment")
+        _load(con, work, SOURCE_LOAD)
         result = {"customers": build_golden(con, config)}
         _drop_change(work, PROVENANCE_DELTA)
     else:
@@ -594,6 +618,7 @@ def reconciliation(settings: Settings) -> dict[str, int]:
 # The layers the publish reads (views in its connection).
 PUBLISH_INPUTS = (
     "mapped",
+    SOURCE_LOAD,
     "staged",
     "quarantine",
     "assignment",

@@ -62,8 +62,14 @@ def stage_asset(
         settings = run_settings(context, sync)
         figures = stage(settings)
         metadata = count_metadata(figures)
-        path = stages.work_area(settings).path(layer)
-        metadata.update(work_asset_metadata(path, lineage(settings) if lineage else None))
+        work = stages.work_area(settings)
+        metadata.update(
+            work_asset_metadata(
+                work.schema_path(layer),
+                lineage(settings) if lineage else None,
+                rows=work.rows(layer),
+            )
+        )
         outcomes = [check_fn(settings) for check_fn, _ in checks]
         for (check_fn, _), outcome in zip(checks, outcomes, strict=True):
             remember_outcome(settings, context.run_id, check_fn, outcome)

@@ -7,6 +7,7 @@ cannot hit DuckDB's single-writer lock, and a killed step leaves no half-written
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -98,9 +99,30 @@ class WorkArea:
         return self.chain_path(name).exists() or self.path(name).exists()
 
     def identity(self, name: str) -> str:
-        """`file_identity` of the layer's file (of its description, for a kept change)."""
+        """`file_identity` of the layer's file; for a layer kept as a change, a hash of its
+        description, which names files no later run replaces: a kept copy (`keep`) of the
+        layer has the identity of the layer it was kept from."""
         chain = self.chain_path(name)
-        return file_identity(chain if chain.exists() else self.path(name))
+        if chain.exists():
+            return "chain:" + hashlib.sha256(chain.read_bytes()).hexdigest()[:32]
+        return file_identity(self.path(name))
+
+    def schema_path(self, name: str) -> Path:
+        """A file with the layer's columns: its own, or (kept as a change) its base file."""
+        chain = self._chain(name)
+        return self.path(name) if chain is None else self.root / chain["base"]
+
+    def rows(self, name: str) -> int:
+        """The layer's row count (0 if absent)."""
+        if self._chain(name) is None:
+            path = self.path(name)
+            return int(pq.ParquetFile(path).metadata.num_rows) if path.exists() else 0
+        con = connect()
+        try:
+            count = f"SELECT count(*) FROM ({self.relation(name)})"  # noqa: S608
+            return int(con.execute(count).fetchall()[0][0])
+        finally:
+            con.close()
 
     def raw_path(self, source: str, activity: str | None = None) -> Path:
         stem = source if activity is None else f"{source}__{activity}"
@@ -311,16 +333,25 @@ class WorkArea:
         self,
         con: duckdb.DuckDBPyConnection,
         name: str,
-        tags: dict[str, Path],
+        tags: dict[str, Path | str],
         as_name: str | None = None,
     ) -> bool:
         """Load layer `name` (as `load` does) only if, for every metadata key of `tags`, the
-        layer names the `file_identity` of that file: a stage's hand-off is used only by the
-        run whose files it describes. False (nothing loaded) if a file or tag is missing."""
-        if not self.exists(name) or not all(p.exists() for p in tags.values()):
+        layer names the identity of that file (a Path: `file_identity`) or layer (a name:
+        `identity`): a stage's hand-off is used only by the run whose files it describes.
+        False (nothing loaded) if a file, layer or tag is missing."""
+
+        def identity(tagged: Path | str) -> str | None:
+            if isinstance(tagged, Path):
+                return file_identity(tagged) if tagged.exists() else None
+            return self.identity(tagged) if self.exists(tagged) else None
+
+        if not self.exists(name):
             return False
-        if any(self.layer_metadata(name, key) != file_identity(p) for key, p in tags.items()):
-            return False
+        for key, tagged in tags.items():
+            current = identity(tagged)
+            if current is None or self.layer_metadata(name, key) != current:
+                return False
         self.load(con, name, as_name)
         return True
 

@@ -10,21 +10,22 @@ across rows or outside the record, and the plan below accounts for both:
 - birth dates are checked against `today`: when the date moved on, staged records whose birth
   date was rejected as impossible (in the future, then) are re-cleansed.
 
-Each mapped row gets a content hash over every mapped column except the ones that say where
-and when it was read (`POSITION_COLUMNS`: they change without the record changing). A record
-whose single row has the same hash as in the base keeps its previous staged row, with its
-row number and load time refreshed from this run; or its previous quarantine rows, but only
-if its row number did not move (quarantine messages and `#row<n>` ids quote it). Everything
-else (new, changed, duplicate, keyless, suppressed, moved quarantined records) goes through
-`cleanse()` as one subset, and the two parts are put back in mapped order: the result is the
-same rows with the same values, in the same order, as a full cleanse of the same input
-(tests/integration/test_incremental_cleanse.py proves it).
+Each mapped row gets a content hash over every mapped column except its position in the
+source (`POSITION_COLUMNS`: it changes without the record changing). A record whose single
+row has the same hash as in the base keeps its previous staged row (with its row number
+refreshed if it moved); or its previous quarantine rows, but only if its row number did not
+move (quarantine messages and `#row<n>` ids quote it). Everything else (new, changed,
+duplicate, keyless, suppressed, moved quarantined records) goes through `cleanse()` as one
+subset. The result is the same rows with the same values as a full cleanse of the same input
+(tests/integration/test_incremental_cleanse.py proves it): `quarantine` in the same order,
+`staged` kept as a change over the base's (`save_staged`), in that order once sorted by
+source and row number (`stages.staged_in_source_order`).
 
-The base is the last successful stage's output (`staged`, `quarantine`, hard-linked, not
-copied) plus the per-row hashes, and a metadata file holding a fingerprint of the cleansing
-code and reference data: a change to either invalidates the base, as does FULL_REFRESH=1, a
-clock that went back, or more than `max_share` of the rows to re-cleanse (then a full cleanse
-is as cheap and simpler).
+The base is the last successful stage's output (`staged`, `quarantine`, kept by
+`WorkArea.keep`, not copied) plus the per-row hashes, and a metadata file holding a
+fingerprint of the cleansing code and reference data: a change to either invalidates the
+base, as does FULL_REFRESH=1, a clock that went back, or more than `max_share` of the rows to
+re-cleanse (then a full cleanse is as cheap and simpler).
 """
 
 from __future__ import annotations
@@ -51,14 +52,14 @@ from pipelines.cleanse.rules import REASON_CODES
 from pipelines.cleanse.sql import install_macros
 from pipelines.cleanse.udfs import register_udfs
 from pipelines.extract.mapping import RAW_HASH
-from pipelines.workarea import WorkArea, file_identity
+from pipelines.workarea import WorkArea
 
 BASE_ROWS = "cleanse_base__rows"
 BASE_STAGED = "cleanse_base__staged"
 BASE_QUARANTINE = "cleanse_base__quarantine"
 BASE_META = "cleanse_base__meta.json"
 # Where and when a row was read, not what it says: not hashed, refreshed on kept records.
-POSITION_COLUMNS = ("source_row_number", "loaded_at")
+POSITION_COLUMNS = ("source_row_number",)
 # Libraries whose data decide the standardised values (phone metadata, e-mail rules, name
 # titles, transliteration tables, DuckDB's own nfc_normalize/strip_accents and hash()).
 REFERENCE_LIBRARIES = ("phonenumbers", "email-validator", "nameparser", "Unidecode", "duckdb")
@@ -71,6 +72,9 @@ _KEYS = "_cli_todo_keys"
 _BITS = "_cli_quality_bits"
 _BASE = "_cli_base"  # the base's rows (BASE_ROWS), read once by an incremental run
 _RAW = "_cli_raw_records"
+# An incremental cleanse's staged records as a change over the base's (`_assemble`).
+STAGED_DROP = "_cli_staged_drop"
+STAGED_ADD = "_cli_staged_add"
 # The way from the base's staged records to this run's (`save_changes`).
 STAGED_CHANGES = "staged_changes"
 # audit.data_quality's counts of this run's staged records (`save_quality_counts`).
@@ -116,7 +120,7 @@ def expects_incremental(work: WorkArea, *, full: bool = False) -> bool:
         not full
         and meta is not None
         and meta.get("fingerprint") == code_fingerprint()
-        and all(work.path(n).exists() for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE))
+        and all(work.exists(n) for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE))
     )
 
 
@@ -151,8 +155,7 @@ def _create_rows(con: duckdb.DuckDBPyConnection, mapped: str) -> list[str]:
             END AS record_key,
             hash({hashed}) AS row_hash,
             CAST(source_system AS VARCHAR) AS source_system,
-            CAST(source_row_number AS BIGINT) AS source_row_number,
-            CAST(loaded_at AS TIMESTAMP) AS loaded_at
+            CAST(source_row_number AS BIGINT) AS source_row_number
         FROM {_ident(mapped)}
         """  # noqa: S608 - identifiers from the table's own columns
     )
@@ -187,11 +190,10 @@ def _plan(
         """  # noqa: S608 - constants only
     ).fetchall()
     meta = _read_meta(work)
-    paths = [work.path(n) for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE)]
     if full:
         reason = "full refresh requested (FULL_REFRESH=1 or run tag full_refresh=1)"
         return Plan("full", reason, rows, rows)
-    if meta is None or not all(p.exists() for p in paths):
+    if meta is None or not all(work.exists(n) for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE)):
         return Plan("full", "no previous cleanse output to start from", rows, rows)
     if meta.get("fingerprint") != fingerprint:
         return Plan("full", "cleansing code or reference data changed since the last run",
@@ -207,10 +209,10 @@ def _plan(
     if positions != rows or unplaced:
         # Output rows are matched to mapped rows by (source_system, source_row_number).
         return Plan("full", "rows are not numbered uniquely per source", rows, rows)
-    if "quality_bits" not in pq.read_schema(paths[0]).names:
+    if "quality_bits" not in pq.read_schema(work.path(BASE_ROWS)).names:
         return Plan("full", "the base keeps no data-quality bits (an older base)", rows, rows)
 
-    base_rows, base_staged, base_quarantine = (_literal(p) for p in paths)
+    base_rows, base_quarantine = (_literal(work.path(n)) for n in (BASE_ROWS, BASE_QUARANTINE))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_BASE} AS SELECT * FROM read_parquet({base_rows})"  # noqa: S608
     )
@@ -227,7 +229,7 @@ def _plan(
             FROM {_BASE} WHERE record_key IS NOT NULL GROUP BY record_key
         ), was_staged AS (
             SELECT record_key, list_contains(quality_flags, $birth_flag) AS birth_date_rejected
-            FROM read_parquet({base_staged})
+            FROM ({work.relation(BASE_STAGED)})
         ), was_quarantined AS (
             SELECT r.record_key, bool_or(q.reason_code = $suppressed) AS suppressed
             FROM read_parquet({base_quarantine}) q
@@ -235,7 +237,8 @@ def _plan(
             WHERE r.record_key IS NOT NULL
             GROUP BY r.record_key
         )
-        SELECT c.record_key
+        SELECT c.record_key, c.source_row_number,
+               c.source_row_number IS DISTINCT FROM b.source_row_number AS moved
         FROM cur c
         JOIN base b USING (record_key)
         LEFT JOIN was_staged s USING (record_key)
@@ -266,23 +269,36 @@ def _plan(
 
 
 def _assemble(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
-    """Replace the subset's `staged`/`quarantine` by the whole output, in mapped order."""
-    base_staged, base_quarantine = (_literal(work.path(n)) for n in (BASE_STAGED, BASE_QUARANTINE))
+    """Turn the subset's `staged`/`quarantine` into the whole output.
+
+    `staged` becomes a view of the base's staged records without `STAGED_DROP` (those
+    cleansed again, gone, or kept but renumbered) plus `STAGED_ADD` (the subset's records
+    and the renumbered kept ones): `save_staged` keeps the layer as that change over the
+    base instead of writing a million unchanged rows again. `quarantine` (a few rows) is
+    put back whole, in mapped order."""
+    base_staged = work.relation(BASE_STAGED)
+    base_quarantine = _literal(work.path(BASE_QUARANTINE))
     staged_columns = ", ".join(_ident(c) for c in stages.STAGED_COLUMNS)
     quarantine_columns = ", ".join(_ident(c) for c in stages.QUARANTINE_COLUMNS)
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE _cli_staged AS
+        CREATE OR REPLACE TEMP TABLE {STAGED_ADD} AS
         SELECT {staged_columns} FROM (
-            SELECT r._rid, b.* REPLACE (r.source_row_number AS source_row_number,
-                                        r.loaded_at AS loaded_at)
-            FROM read_parquet({base_staged}) b
-            JOIN {_ROWS} r USING (record_key)
-            WHERE record_key IN (SELECT record_key FROM _cli_kept)
+            SELECT * FROM staged
             UNION ALL BY NAME
-            SELECT r._rid, s.*
-            FROM staged s JOIN {_ROWS} r USING (source_system, source_row_number)
-        ) ORDER BY _rid;
+            SELECT b.* REPLACE (k.source_row_number AS source_row_number)
+            FROM ({base_staged}) b JOIN _cli_kept k USING (record_key)
+            WHERE k.moved
+        ) ORDER BY source_system, source_row_number;
+
+        CREATE OR REPLACE TEMP TABLE {STAGED_DROP} AS
+        SELECT record_key FROM ({base_staged}) b
+        ANTI JOIN (SELECT record_key FROM _cli_kept WHERE NOT moved) USING (record_key);
+
+        DROP TABLE staged;
+        CREATE TEMP VIEW staged AS
+        SELECT * FROM ({base_staged}) b ANTI JOIN {STAGED_DROP} USING (record_key)
+        UNION ALL BY NAME SELECT * FROM {STAGED_ADD};
 
         CREATE OR REPLACE TABLE _cli_quarantine AS
         SELECT {quarantine_columns} FROM (
@@ -295,14 +311,16 @@ def _assemble(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
             SELECT r._rid, q.*
             FROM quarantine q JOIN {_ROWS} r USING (source_system, source_row_number)
         ) ORDER BY _rid, reason_code;
+        DROP TABLE quarantine;
+        ALTER TABLE _cli_quarantine RENAME TO quarantine;
         """  # noqa: S608 - paths quoted as literals, column names are module constants
     )
     (mapped, staged, quarantined, keys), = con.execute(
         f"""
         SELECT (SELECT count(*) FROM {_ROWS}),
-               (SELECT count(*) FROM _cli_staged),
-               (SELECT count(DISTINCT (source_system, source_row_number)) FROM _cli_quarantine),
-               (SELECT count(DISTINCT record_key) FROM _cli_staged)
+               (SELECT count(*) FROM staged),
+               (SELECT count(DISTINCT (source_system, source_row_number)) FROM quarantine),
+               (SELECT count(DISTINCT record_key) FROM staged)
         """  # noqa: S608 - constants only
     ).fetchall()
     if mapped != staged + quarantined or keys != staged:
@@ -311,12 +329,38 @@ def _assemble(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
             f"staged ({keys} distinct keys), {quarantined} quarantined; this is a bug in "
             "pipelines/cleanse/incremental.py: run with FULL_REFRESH=1 to cleanse everything"
         )
-    # Renamed, not copied: the whole output is only written once.
-    con.execute(
-        "DROP TABLE staged; DROP TABLE quarantine;"
-        "ALTER TABLE _cli_staged RENAME TO staged;"
-        "ALTER TABLE _cli_quarantine RENAME TO quarantine;"
-    )
+
+
+def remove_staged(con: duckdb.DuckDBPyConnection, keys: str) -> None:
+    """Remove the records whose record_key relation `keys` names from `staged`: a table
+    after a full cleanse; after an incremental one, a view over the base (`_assemble`)."""
+    if _is_over_base(con):
+        con.execute(
+            f"INSERT INTO {STAGED_DROP} SELECT record_key FROM {keys} "  # noqa: S608
+            f"ANTI JOIN {STAGED_ADD} USING (record_key);"
+            f"DELETE FROM {STAGED_ADD} WHERE record_key IN (SELECT record_key FROM {keys})"
+        )
+    else:
+        con.execute(f"DELETE FROM staged WHERE record_key IN (SELECT record_key FROM {keys})")  # noqa: S608
+
+
+def save_staged(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
+    """Save `staged`: whole after a full cleanse; after an incremental one as its change over
+    the base's layer (`WorkArea.save_over`), so that a night's few changed records do not
+    rewrite the million others (1.3 s to write, 1.2 s to put in order at a million)."""
+    if _is_over_base(con):
+        work.save_over(
+            con, "staged", base=BASE_STAGED, drop=STAGED_DROP, add=STAGED_ADD, keys=["record_key"]
+        )
+    else:
+        work.save(con, "staged")
+
+
+def _is_over_base(con: duckdb.DuckDBPyConnection) -> bool:
+    (n,), = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [STAGED_ADD]
+    ).fetchall()
+    return bool(n)
 
 
 def _create_input(
@@ -456,7 +500,7 @@ def cleanse_incrementally(
               AND b.quality_bits IS NOT NULL
             UNION ALL
             SELECT s.record_key, s.source_system, s.source_row_number, {bits}
-            FROM staged s SEMI JOIN {_RECLEANSED} USING (record_key)
+            FROM {STAGED_ADD} s SEMI JOIN {_RECLEANSED} USING (record_key)
             JOIN {_ident(mapped)} m USING (source_system, source_row_number)
             """  # noqa: S608 - identifier quoted, constants
         )
@@ -481,35 +525,32 @@ def save_changes(con: duckdb.DuckDBPyConnection, work: WorkArea) -> bool:
     (`STAGED_CHANGES`: record_key, change 'changed' or 'removed'), so that linkage and
     golden records need not compare a million records column by column to find them.
 
-    Every other staged record is the base's row with only its position (row number, load
-    time) refreshed; 'changed' may name a record cleansed again to the same values. Tagged
-    with the identities of the staged file and of the base it starts from: a stage uses it
-    only if its own base is that very file. Call it once `staged` (with the erasure
-    suppression applied) is saved and before `save_base`; after a full cleanse it removes
-    the last run's. Returns whether it saved one."""
+    Every other staged record is the base's row, its row number refreshed if it moved;
+    'changed' may name a record cleansed again to the same values. Tagged with the
+    identities of the staged layer and of the base it starts from: a stage uses it only if
+    its own base is that very layer. Call it once `staged` (with the erasure suppression
+    applied) is saved and before `save_base`; after a full cleanse it removes the last
+    run's. Returns whether it saved one."""
     target = work.path(STAGED_CHANGES)
-    base = work.path(BASE_STAGED)
-    recleansed = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_RECLEANSED]
-    ).fetchall()[0][0]
-    if not recleansed or not base.exists():
+    if not _is_over_base(con) or not work.exists(BASE_STAGED):
         target.unlink(missing_ok=True)
         return False
+    # The dropped keys are the base's only (`remove_staged`): those not added back are gone.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _cli_changes AS
         SELECT record_key, 'changed' AS change
-        FROM staged SEMI JOIN {_RECLEANSED} USING (record_key)
+        FROM {STAGED_ADD} SEMI JOIN {_RECLEANSED} USING (record_key)
         UNION ALL
-        SELECT record_key, 'removed' FROM read_parquet({_literal(base)})
-        ANTI JOIN staged USING (record_key)
-        """  # noqa: S608 - a constant table name and a quoted path
+        SELECT DISTINCT record_key, 'removed' FROM {STAGED_DROP}
+        ANTI JOIN {STAGED_ADD} USING (record_key)
+        """  # noqa: S608 - constant table names
     )
     work.save(
         con,
         STAGED_CHANGES,
         "_cli_changes",
-        metadata={"staged": file_identity(work.path("staged")), "base": file_identity(base)},
+        metadata={"staged": work.identity("staged"), "base": work.identity(BASE_STAGED)},
     )
     con.execute(f"DROP TABLE _cli_changes; DROP TABLE {_RECLEANSED}")
     return True
@@ -531,7 +572,7 @@ def save_quality_counts(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
         con,
         QUALITY_COUNTS,
         "_cli_quality_counts",
-        metadata={"staged": file_identity(work.path("staged"))},
+        metadata={"staged": work.identity("staged")},
     )
     con.execute("DROP VIEW _cli_quality_counts; DROP VIEW _cli_staged_bits")
 
@@ -541,7 +582,7 @@ def quality_counts(
 ) -> str | None:
     """Load `QUALITY_COUNTS` as view `as_name` if it counts the current `staged` layer;
     returns the view's name, or None (then count from staged and mapped)."""
-    tags = {"staged": work.path("staged")}
+    tags = {"staged": "staged"}
     return as_name if work.load_if_tagged(con, QUALITY_COUNTS, tags, as_name) else None
 
 
@@ -551,7 +592,7 @@ def staged_changes(
     """Load the cleanse's `STAGED_CHANGES` as view `as_name` if it leads from layer `base`
     (a stage's kept copy of the staged records it last used) to the current `staged`;
     returns the view's name, or None (the stage then compares the records itself)."""
-    tags = {"staged": work.path("staged"), "base": work.path(base)}
+    tags = {"staged": "staged", "base": base}
     return as_name if work.load_if_tagged(con, STAGED_CHANGES, tags, as_name) else None
 
 

@@ -23,7 +23,7 @@ TEMP_TABLES = (
 )
 REQUIRED_COLUMNS = (
     "source_system", "source_row_number", "source_record_id", *TEXT_FIELDS,
-    "birth_date_format", "source_updated_at", "raw_record", "loaded_at",
+    "birth_date_format", "source_updated_at", "raw_record",
 )
 STAGED_COLUMNS = (
     "record_key", "source_system", "source_record_id", "party_type",
@@ -32,7 +32,7 @@ STAGED_COLUMNS = (
     "birth_date", "tax_id", "tax_id_valid",
     "given_name_key", "family_name_key", "full_name_key", "company_name_key",
     "address_key", "city_key", "email_key", "postcode_key",
-    "quality_flags", "source_updated_at", "loaded_at", "source_row_number",
+    "quality_flags", "source_updated_at", "source_row_number",
 )
 QUARANTINE_COLUMNS = (
     "source_system", "source_record_id", "source_row_number", "reason_code",
@@ -70,8 +70,7 @@ SELECT
     {_csv(text)},
     CAST(birth_date_format AS VARCHAR) AS birth_date_format,
     CAST(source_updated_at AS TIMESTAMP) AS source_updated_at,
-    CAST(raw_record AS VARCHAR) AS raw_record,
-    CAST(loaded_at AS TIMESTAMP) AS loaded_at
+    CAST(raw_record AS VARCHAR) AS raw_record
 FROM {INPUT_VIEW}"""  # noqa: S608 - constants only
 
 
@@ -380,7 +379,7 @@ WITH keyed AS (
 )
 SELECT
     i._rid, k.record_key, i.source_system, i.source_row_number, i.raw_record,
-    i.source_updated_at, i.loaded_at,
+    i.source_updated_at,
     s.* EXCLUDE (_rid),
     list_filter([
         {_csv(reasons)}

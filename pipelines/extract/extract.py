@@ -48,6 +48,8 @@ from sources.connectors import MALFORMED_COLUMN, BatchStream, SourceReadError, o
 from sources.registry import Registry, SourceSpec, TableRead
 
 ROW_NUMBER = "_source_row_number"
+# Work layer: (source_system, loaded_at) of every mapped source (`save_source_load`).
+SOURCE_LOAD = "source_load"
 # Columns the pipeline adds to what the source said; never reported as unmapped source columns.
 INTERNAL_COLUMNS = (ROW_NUMBER, MALFORMED_COLUMN, incremental.POSITION)
 
@@ -447,6 +449,23 @@ def _raw_version(work: WorkArea, raw: Path) -> list[str | None]:
     return [str(raw.relative_to(work.root)), file_metadata(raw, "built_from")]
 
 
+def save_source_load(work: WorkArea, loads: list[tuple[str, dt.datetime]]) -> None:
+    """The `SOURCE_LOAD` layer: when this sync extracted each mapped source's table.
+
+    A column of the source, not of its records: one value per source and night, it made
+    every row of `mapped` and `staged` differ from the night before, so that both had to be
+    written whole (and re-read whole downstream) however few records changed."""
+    work.write_arrow(
+        work.path(SOURCE_LOAD),
+        pa.table(
+            {
+                "source_system": pa.array([name for name, _ in loads], pa.string()),
+                "loaded_at": pa.array([at for _, at in loads], pa.timestamp("us")),
+            }
+        ),
+    )
+
+
 def build_mapped(
     registry: Registry,
     work: WorkArea,
@@ -476,6 +495,7 @@ def build_mapped(
     raw_versions: dict[str, list[str | None]] = {}
     customer_raw_versions: dict[str, list[str | None]] = {}
     counts: dict[str, int] = {}
+    loads: list[tuple[str, dt.datetime]] = []
     for source in registry.sources:
         if sources is not None and source.name not in sources:
             continue
@@ -486,14 +506,9 @@ def build_mapped(
         con.read_parquet(str(raw)).create_view(view)
         views.append(view)
         customer_selects.append(
-            customer_mapping_sql(
-                source,
-                view,
-                _source_columns(str(raw)),
-                table_loaded_at(work, source.name),
-                raw_record=raw_record,
-            )
+            customer_mapping_sql(source, view, _source_columns(str(raw)), raw_record=raw_record)
         )
+        loads.append((source.name, table_loaded_at(work, source.name)))
         customer_raw_versions[source.name] = _raw_version(work, raw)
         counts[source.name] = pq.ParquetFile(raw).metadata.num_rows
         for activity in source.activities:
@@ -521,6 +536,7 @@ def build_mapped(
         con, "mapped", "mapped_layer", metadata={RAW_VERSIONS: json.dumps(customer_raw_versions)}
     )
     con.execute("DROP VIEW mapped_layer")
+    save_source_load(work, loads)
     # The activity (millions of rows) is mapped again only when a raw activity layer or its
     # mapping changed: on most nights none did.
     fingerprint = activity_inputs.hexdigest()

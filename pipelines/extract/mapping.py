@@ -7,7 +7,6 @@ keeps any of them from being read as SQL.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from sqlglot import exp
@@ -127,12 +126,11 @@ def customer_mapping_sql(
     source: SourceSpec,
     raw_view: str,
     columns: list[str],
-    loaded_at: dt.datetime,
     *,
     raw_record: bool = True,
 ) -> str:
-    """SELECT producing the `mapped` contract (docs/architecture.md) for one source;
-    `loaded_at` is when this sync extracted the source's table. Without `raw_record` (the
+    """SELECT producing the `mapped` contract (docs/architecture.md) for one source (when
+    its table was read is the `source_load` layer's, not a column). Without `raw_record` (the
     row as JSON, built for every row) only `raw_hash` says what was read:
     `raw_records_sql` builds the JSON for the rows that need it."""
     birth = source.fields.get("birth_date")
@@ -157,7 +155,6 @@ def customer_mapping_sql(
             "source_updated_at",
         ),
         exp.alias_(_raw_hash(columns), RAW_HASH),
-        exp.alias_(exp.cast(_lit(loaded_at.isoformat(sep=" ")), "TIMESTAMP"), "loaded_at"),
     ]
     if raw_record:
         select.append(exp.alias_(_raw_record(columns), "raw_record"))

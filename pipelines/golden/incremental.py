@@ -7,10 +7,11 @@ changed or one of its records' values did; every other customer keeps the base's
 (the last run's output, from the last run's `staged` and `assignment`).
 
 Two things move without a record changing, and are handled:
-- the load time (`loaded_at`) is this run's for every row: recency compares it only with
-  other load times of the same run (their order is checked to be the base's order) and with
-  source timestamps, which a record whose customer keeps its base rows must not have after
-  the base's load time (else everything is rebuilt); `last_seen_at` is recomputed for all;
+- the load time of a source (`source_load`, this run's for every source read): recency
+  compares it only with other load times of the same run (their order is checked to be the
+  base's order, `base_source_load`) and with source timestamps, which a record whose
+  customer keeps its base rows must not have after the base's load time (else everything is
+  rebuilt);
 - rules or code: `rules_fingerprint` is stored with the layers; another one rebuilds all.
 
 Creates `golden`, `provenance` (a view of the base's rows and the rebuilt customers'), and
@@ -50,12 +51,12 @@ def build_golden_incrementally(
     *,
     changes: str | None = None,
 ) -> dict[str, int] | None:
-    """From `staged`, `assignment` and the base (`base_staged`, `base_assignment`,
-    `base_golden`, `base_provenance`), create the layers a full `build_golden` would give.
-    `changes` (record_key, change), if given, names every record whose values may differ
-    from `base_staged`'s besides its position (the cleanse's `save_changes`); otherwise the
-    records are compared. Returns counts, or None (nothing created) when the base cannot be
-    reused."""
+    """From `staged`, `assignment`, `source_load` and the base (`base_staged`,
+    `base_assignment`, `base_golden`, `base_provenance`, `base_source_load`), create the
+    layers a full `build_golden` would give. `changes` (record_key, change), if given, names
+    every record whose values may differ from `base_staged`'s besides its position (the
+    cleanse's `save_changes`); otherwise the records are compared. Returns counts, or None
+    (nothing created) when the base cannot be reused."""
     config = config or load_config()
     staged_columns = {r[0] for r in con.execute("DESCRIBE staged").fetchall()}
     base_columns = {r[0] for r in con.execute("DESCRIBE base_staged").fetchall()}
@@ -66,9 +67,9 @@ def build_golden_incrementally(
         con,
         """
         WITH n AS (SELECT source_system, dense_rank() OVER (ORDER BY loaded_at) AS r
-                   FROM (SELECT DISTINCT source_system, loaded_at FROM staged)),
+                   FROM source_load),
              o AS (SELECT source_system, dense_rank() OVER (ORDER BY loaded_at) AS r
-                   FROM (SELECT DISTINCT source_system, loaded_at FROM base_staged))
+                   FROM base_source_load)
         SELECT count(*) = 0 FROM n FULL JOIN o USING (source_system)
         WHERE n.r IS DISTINCT FROM o.r AND n.source_system IS NOT NULL
           AND o.source_system IS NOT NULL
@@ -117,7 +118,7 @@ def build_golden_incrementally(
         """
         SELECT count(*) FROM staged s JOIN assignment a USING (record_key)
         ANTI JOIN __g_affected USING (customer_id)
-        WHERE s.source_updated_at > (SELECT min(loaded_at) FROM base_staged)
+        WHERE s.source_updated_at > (SELECT min(loaded_at) FROM base_source_load)
         """,
     )
     if crossing:
@@ -151,16 +152,9 @@ def build_golden_incrementally(
         SELECT customer_id, attribute FROM (
             SELECT * FROM __g_base_provenance EXCEPT SELECT * FROM __g_provenance);
 
-        -- Every customer's last_seen_at moves with this run's load time.
-        CREATE OR REPLACE TEMP TABLE __g_seen AS
-        SELECT a.customer_id, max(coalesce(s.source_updated_at, s.loaded_at)) AS last_seen_at
-        FROM assignment a JOIN staged s USING (record_key) GROUP BY a.customer_id;
-
         CREATE OR REPLACE TABLE golden AS
         SELECT * FROM (
-            SELECT g.* REPLACE (seen.last_seen_at AS last_seen_at)
-            FROM base_golden g JOIN __g_seen seen USING (customer_id)
-            ANTI JOIN __g_affected USING (customer_id)
+            SELECT * FROM base_golden ANTI JOIN __g_affected USING (customer_id)
             UNION ALL BY NAME SELECT * FROM __g_golden)
         ORDER BY customer_id;
 
@@ -177,7 +171,7 @@ def build_golden_incrementally(
     customers = int(_scalar(con, "SELECT count(*) FROM golden"))
     # (`__g_provenance` and `__g_affected` stay: the `provenance` view reads them.)
     for table in (
-        "__g_golden", "__g_base_provenance", "__g_seen", "__g_changed", "__g_assignment",
+        "__g_golden", "__g_base_provenance", "__g_changed", "__g_assignment",
         "__g_staged",
     ):
         con.execute(f"DROP TABLE IF EXISTS {table}")

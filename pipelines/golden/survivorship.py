@@ -67,7 +67,7 @@ def _trust_case(trust: dict[str, int]) -> str:
     return cases.sql(dialect="duckdb")
 
 
-def _group_sql(group: Group, trust_sql: str, staged: str, assignment: str) -> str:
+def _group_sql(group: Group, trust_sql: str, staged: str, assignment: str, loads: str) -> str:
     present = " OR ".join(f"{_ident(a)} IS NOT NULL" for a in group.attributes)
     key = " || '|' || ".join(f"coalesce(CAST({_ident(k)} AS VARCHAR), '')" for k in group.key)
     valid = "coalesce(tax_id_valid, true)" if "tax_id" in group.attributes else "true"
@@ -78,8 +78,9 @@ def _group_sql(group: Group, trust_sql: str, staged: str, assignment: str) -> st
         WITH cand AS (
             SELECT a.customer_id, s.record_key, s.source_system, s.source_record_id,
                    {key} AS k, {valid} AS valid, {trust_sql} AS trust,
-                   coalesce(s.source_updated_at, s.loaded_at) AS recency
+                   coalesce(s.source_updated_at, l.loaded_at) AS recency
             FROM {staged} s JOIN {assignment} a USING (record_key)
+            LEFT JOIN {loads} l USING (source_system)
             WHERE {present}
         ),
         ranked2 AS (
@@ -104,13 +105,16 @@ def build_golden(
     *,
     staged: str = "staged",
     assignment: str = "assignment",
+    loads: str = "source_load",
 ) -> int:
     """Create `golden` (one row per customer) and `provenance` (customer, attribute, source,
     record, rule) from `staged` and `assignment` (table or view names: the customers of
-    `assignment`, from their records in `staged`). Returns the number of golden records."""
+    `assignment`, from their records in `staged`) and `loads` (source_system, loaded_at:
+    when each source was read, the recency of a record without a source timestamp).
+    Returns the number of golden records."""
     config = config or load_config()
     trust_sql = _trust_case(config.source_trust)
-    parts = [_group_sql(g, trust_sql, staged, assignment) for g in config.groups]
+    parts = [_group_sql(g, trust_sql, staged, assignment, loads) for g in config.groups]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE chosen AS " + " UNION ALL ".join(f"({p})" for p in parts)
     )
@@ -148,13 +152,12 @@ def build_golden(
                    CASE WHEN count_if(s.party_type = 'company') > count_if(s.party_type = 'person')
                         THEN 'company' ELSE 'person' END AS party_type,
                    count(DISTINCT s.source_system) AS source_count,
-                   count(*) AS record_count,
-                   max(coalesce(s.source_updated_at, s.loaded_at)) AS last_seen_at
+                   count(*) AS record_count
             FROM {assignment} a JOIN {staged} s USING (record_key)
             GROUP BY a.customer_id
         )
         SELECT base.customer_id, base.party_type, {", ".join(select)},
-               base.source_count, base.record_count, base.last_seen_at
+               base.source_count, base.record_count
         FROM base {" ".join(joins)}
         ORDER BY base.customer_id
         """  # noqa: S608 - only identifiers are formatted in

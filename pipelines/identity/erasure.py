@@ -23,6 +23,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 import models
+from pipelines.cleanse.incremental import remove_staged
 from pipelines.publish.edit import edit_store
 from pipelines.synclock import sync_lock
 
@@ -189,7 +190,8 @@ def _delete_personal_rows(conn: sa.Connection, customer_id: str, record_keys: li
 
 def apply_suppression(con: duckdb.DuckDBPyConnection, suppression: pa.Table | None) -> int:
     """Move staged records matching a suppression hash into quarantine (without their raw
-    values). Returns how many records were suppressed."""
+    values; after its other rows, by source and row number, whatever the order of `staged`).
+    Returns how many records were suppressed."""
     if suppression is None or suppression.num_rows == 0:
         return 0
     salt = salt_from_env()
@@ -217,10 +219,10 @@ def apply_suppression(con: duckdb.DuckDBPyConnection, suppression: pa.Table | No
                'suppressed_by_erasure' AS reason_code,
                replace($message, '{source}', source_system) AS reason_message,
                NULL AS raw_record
-        FROM suppressed
+        FROM suppressed ORDER BY source_system, source_row_number
         """,
         {"message": SUPPRESSION_MESSAGE},
     )
-    con.execute("DELETE FROM staged WHERE record_key IN (SELECT record_key FROM suppressed)")
+    remove_staged(con, "suppressed")
     con.unregister("suppression_rows")
     return int(con.execute("SELECT count(*) FROM suppressed").fetchall()[0][0])

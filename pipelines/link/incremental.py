@@ -59,14 +59,12 @@ def _changes_from(con: duckdb.DuckDBPyConnection, changes: str) -> None:
 
 
 def _compare_with_base(
-    con: duckdb.DuckDBPyConnection, staged: str, base_staged: Path, compared: list[str]
+    con: duckdb.DuckDBPyConnection, staged: str, base_staged: str, compared: list[str]
 ) -> bool:
     """The changed and removed records found by comparing the `compared` columns of every
-    record with the base's; False if the two cannot be compared (other types)."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE __inc_base AS SELECT * FROM read_parquet(?)",
-        [str(base_staged)],
-    )
+    record with the base's (`base_staged`: the SQL of its rows); False if the two cannot be
+    compared (other types)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __inc_base AS {base_staged}")
     # The records must compare column by column: same names, same types.
     base_types = {r[0]: r[1] for r in con.execute("DESCRIBE __inc_base").fetchall()}
     types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {_ident(staged)}").fetchall()}  # noqa: S608
@@ -93,7 +91,7 @@ def link_incrementally(
     con: duckdb.DuckDBPyConnection,
     *,
     staged: str,
-    base_staged: Path,
+    base_staged: str | None,
     base_pairs: Path,
     model_dir: Path,
     seed: int,
@@ -103,9 +101,10 @@ def link_incrementally(
     changes: str | None = None,
 ) -> IncrementalResult | None:
     """Create `pairs` incrementally, and `pairs_touched(record_key)`: the new, changed and
-    gone records, the only ones whose pairs differ from `base_pairs`. None when a full
-    relink is needed."""
-    if not (base_staged.exists() and base_pairs.exists()):
+    gone records, the only ones whose pairs differ from `base_pairs`. `base_staged` is the
+    SQL of the base's staged records (None: there is no base). None when a full relink is
+    needed."""
+    if base_staged is None or not base_pairs.exists():
         return None
     completeness = _completeness(con, staged)
     columns = list(completeness)

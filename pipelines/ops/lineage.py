@@ -14,7 +14,7 @@ from pipelines.settings import Settings
 
 
 def _cols(settings: Settings, layer: str) -> list[str]:
-    return parquet_columns(stages.work_area(settings).path(layer))
+    return parquet_columns(stages.work_area(settings).schema_path(layer))
 
 
 def staged_customers(settings: Settings) -> dg.TableColumnLineage:
@@ -76,7 +76,6 @@ def golden_records(settings: Settings) -> dg.TableColumnLineage:
         {
             "source_count": [("staged_customers", "source_system")],
             "record_count": [("customer_identity", "record_key")],
-            "last_seen_at": [("staged_customers", "loaded_at")],
         },
     )
 

@@ -82,10 +82,11 @@ def code_version(*objects: Any) -> str:
 
 
 def work_asset_metadata(
-    path: Path, lineage: dg.TableColumnLineage | None = None
+    path: Path, lineage: dg.TableColumnLineage | None = None, *, rows: int | None = None
 ) -> dict[str, Any]:
-    """Row count, column schema and (optionally) lineage of a layer just written."""
-    metadata: dict[str, Any] = {"dagster/row_count": parquet_rows(path)}
+    """Row count, column schema and (optionally) lineage of a layer just written to `path`
+    (`rows`, if given, counts it: a layer kept as a change has more rows than its file)."""
+    metadata: dict[str, Any] = {"dagster/row_count": parquet_rows(path) if rows is None else rows}
     schema = table_schema_from_parquet(path)
     if schema is not None:
         metadata["dagster/column_schema"] = schema

@@ -398,7 +398,7 @@ def build_publish_tables(
         """
         CREATE OR REPLACE TABLE new.audit__sync_run AS
         SELECT $run AS run_id,
-               (SELECT min(loaded_at) FROM mapped) AS started_at, $now AS published_at,
+               (SELECT min(loaded_at) FROM source_load) AS started_at, $now AS published_at,
                (SELECT count(*) FROM mapped) AS records_extracted,
                (SELECT count(*) FROM assignment) AS records_linked,
                (SELECT count(DISTINCT (source_system, source_row_number)) FROM quarantine)

@@ -88,9 +88,9 @@ def test_sync_runs_under_the_multiprocess_executor(sync_env) -> None:
     # The extraction steps ran in their own processes, in no fixed order, yet every table
     # carries the run's one load time (`run_load_time`): recency between sources cannot
     # depend on which table was read first.
-    staged = sync_env.work_dir / "staged.parquet"
+    loads = sync_env.work_dir / "source_load.parquet"
     sources, load_times = duckdb.sql(
-        f"SELECT count(DISTINCT source_system), count(DISTINCT loaded_at) FROM '{staged}'"
+        f"SELECT count(DISTINCT source_system), count(DISTINCT loaded_at) FROM '{loads}'"
     ).fetchall()[0]
     assert (sources, load_times) == (5, 1)
 

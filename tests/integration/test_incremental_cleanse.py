@@ -29,6 +29,7 @@ from pipelines.workarea import WorkArea, connect
 SALT = "test-salt-0123456789abcdef"
 TODAY_1 = dt.date(2030, 1, 1)
 TODAY_2 = dt.date(2030, 1, 3)
+SOURCES = ("crm", "billing", "servicedesk", "logistics", "marketing")
 IDENTIFYING = ("given_name", "family_name", "full_name", "company_name", "email", "phone",
                "tax_id")
 
@@ -115,8 +116,7 @@ def _versions(demo_mapped: Path, tmp_path: Path) -> tuple[Path, Path]:
                 -- trailing space, which hygiene removes (a duplicate only after cleansing)
                 CASE WHEN source_system = 'crm' AND source_row_number = 12 THEN $id13
                      WHEN source_system = 'crm' AND source_row_number = 14 THEN $id15 || ' '
-                     ELSE source_record_id END AS source_record_id,
-                TIMESTAMP '2030-01-03 02:00:00' AS loaded_at
+                     ELSE source_record_id END AS source_record_id
             )
             FROM m0
         ), restored AS (
@@ -161,8 +161,7 @@ def _versions(demo_mapped: Path, tmp_path: Path) -> tuple[Path, Path]:
     # The new record goes after the last crm row, as the extraction would read it.
     con.execute(
         "CREATE TABLE m1_ordered AS SELECT * FROM m1 ORDER BY "
-        "list_position(['crm', 'billing', 'servicedesk', 'logistics', 'marketing'], "
-        "source_system), source_row_number"
+        f"list_position({list(SOURCES)}, source_system), source_row_number"
     )
     paths = (tmp_path / "m0.parquet", tmp_path / "m1.parquet")
     con.execute(f"COPY m0 TO '{paths[0]}' (FORMAT parquet)")
@@ -189,7 +188,7 @@ def _run(
     con.execute("CREATE TABLE mapped AS SELECT * FROM read_parquet(?)", [str(mapped)])
     counts = cleanse_incrementally(con, work, "mapped", today=today, **kwargs)
     counts["suppressed_by_erasure"] = apply_suppression(con, suppression)
-    work.save(con, "staged")
+    incremental.save_staged(con, work)
     work.save(con, "quarantine")
     counts["changes_saved"] = incremental.save_changes(con, work)
     incremental.save_quality_counts(con, work)
@@ -202,10 +201,10 @@ def _assert_changes_complete(work: WorkArea, before: Path) -> None:
     """The saved change set names every staged record whose values (besides its position)
     differ from `before`'s staged records, or that is new, and every record gone."""
     con = duckdb.connect()
-    changes, staged = str(work.path(incremental.STAGED_CHANGES)), str(work.path("staged"))
+    changes, staged = str(work.path(incremental.STAGED_CHANGES)), work.relation("staged")
     columns = [
         r[0]
-        for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [staged]).fetchall()
+        for r in con.execute(f"DESCRIBE {staged}").fetchall()
         if r[0] not in incremental.POSITION_COLUMNS
     ]
     listed = ", ".join(f'"{c}"' for c in columns)
@@ -214,16 +213,16 @@ def _assert_changes_complete(work: WorkArea, before: Path) -> None:
         WITH named AS (SELECT * FROM read_parquet($changes))
         SELECT
           (SELECT count(*) FROM (
-              SELECT {listed} FROM read_parquet($staged)
+              SELECT {listed} FROM ({staged})
               EXCEPT SELECT {listed} FROM read_parquet($before))
            WHERE record_key NOT IN (SELECT record_key FROM named WHERE change = 'changed')),
           (SELECT count(*) FROM read_parquet($before)
-           WHERE record_key NOT IN (SELECT record_key FROM read_parquet($staged))),
+           WHERE record_key NOT IN (SELECT record_key FROM ({staged}))),
           (SELECT count(*) FROM named WHERE change = 'removed'),
           (SELECT count(*) FROM named WHERE change = 'removed'
-           AND record_key IN (SELECT record_key FROM read_parquet($staged)))
+           AND record_key IN (SELECT record_key FROM ({staged})))
         """,  # noqa: S608 - column names from the layer itself
-        {"changes": changes, "staged": staged, "before": str(before)},
+        {"changes": changes, "before": str(before)},
     ).fetchall()
     con.close()
     assert unnamed_changes == 0
@@ -246,29 +245,41 @@ def _assert_quality_counts_as_joined(work: WorkArea, mapped: Path) -> None:
     assert len(figures[0]) > 20
 
 
+def _in_source_order(work: WorkArea, layer: str) -> str:
+    """A layer's rows in the order a full cleanse writes them (sources in registry order, each
+    in row order); staged after an incremental cleanse is kept as a change over its base."""
+    if layer != "staged":
+        return work.relation(layer)
+    return (
+        f"SELECT * FROM ({work.relation(layer)}) ORDER BY "  # noqa: S608 - a layer's own SQL
+        f"list_position({list(SOURCES)}, source_system), source_row_number"
+    )
+
+
 def _assert_same_output(a: WorkArea, b: WorkArea) -> None:
     con = duckdb.connect()
     for layer in ("staged", "quarantine", incremental.QUALITY_COUNTS):
-        left, right = str(a.path(layer)), str(b.path(layer))
-        describe = "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))"
-        assert con.execute(describe, [left]).fetchall() == con.execute(describe, [right]).fetchall()
+        left, right = (f"SELECT * FROM ({w.relation(layer)})" for w in (a, b))  # noqa: S608
+        describe = "SELECT column_name, column_type FROM (DESCRIBE {})"
+        assert con.execute(describe.format(left)).fetchall() == con.execute(
+            describe.format(right)
+        ).fetchall()
         (only_a, only_b, count_a, count_b), = con.execute(
-            """
+            f"""
             SELECT
-              (SELECT count(*) FROM (SELECT * FROM read_parquet($a)
-                                     EXCEPT ALL SELECT * FROM read_parquet($b))),
-              (SELECT count(*) FROM (SELECT * FROM read_parquet($b)
-                                     EXCEPT ALL SELECT * FROM read_parquet($a))),
-              (SELECT count(*) FROM read_parquet($a)),
-              (SELECT count(*) FROM read_parquet($b))
-            """,
-            {"a": left, "b": right},
+              (SELECT count(*) FROM ({left} EXCEPT ALL {right})),
+              (SELECT count(*) FROM ({right} EXCEPT ALL {left})),
+              (SELECT count(*) FROM ({left})),
+              (SELECT count(*) FROM ({right}))
+            """  # noqa: S608 - the layers' own SQL
         ).fetchall()
         assert (only_a, only_b) == (0, 0), layer
         assert count_a == count_b, layer
-        # Same order too: later stages read the layers in order.
-        rows = "SELECT * FROM read_parquet(?)"
-        assert con.execute(rows, [left]).fetchall() == con.execute(rows, [right]).fetchall()
+        # Same order too: a full cleanse writes the layers in source order, and the records
+        # of a layer kept as a change are in that order once sorted so.
+        full_rows = con.execute(right).fetchall()
+        assert con.execute(_in_source_order(a, layer)).fetchall() == full_rows, layer
+        assert con.execute(_in_source_order(b, layer)).fetchall() == full_rows, layer
     con.close()
 
 
@@ -345,9 +356,8 @@ def test_incremental_cleanse_equals_full_cleanse(
     assert _reasons(work, "crm", 22) == ["suppressed_by_erasure"]
     con = duckdb.connect()
     (birth_date,), = con.execute(
-        "SELECT birth_date FROM read_parquet(?) WHERE source_system = 'crm' "
-        "AND source_row_number = 5",
-        [str(work.path("staged"))],
+        f"SELECT birth_date FROM ({work.relation('staged')}) WHERE source_system = 'crm' "  # noqa: S608
+        "AND source_row_number = 5"
     ).fetchall()
     con.close()
     assert birth_date == dt.date(2030, 1, 2)  # no longer in the future
@@ -430,9 +440,12 @@ def test_stage_customers_reports_and_passes_its_checks(
     assert incremental.quality_counts(con, stages.work_area(settings)) is not None
     con.close()
     kept = {}
+    work = stages.work_area(settings)
     for layer in ("staged", "quarantine"):
         kept[layer] = settings.work_dir / f"second_{layer}.parquet"
-        kept[layer].write_bytes(stages.work_area(settings).path(layer).read_bytes())
+        con = duckdb.connect()
+        con.execute(f"COPY ({_in_source_order(work, layer)}) TO '{kept[layer]}'")
+        con.close()
     assert second["rows_kept"] > 0.9 * second["mapped"]
     # Too much to cleanse again: the plan turns full after a mapping without the raw rows'
     # JSON, which is then built for every row, to the same output.
@@ -443,9 +456,9 @@ def test_stage_customers_reports_and_passes_its_checks(
     assert "more than" in again["cleanse_mode_reason"]
     con = duckdb.connect()
     for layer, path in kept.items():
-        rows = "SELECT * FROM read_parquet(?)"
-        now = str(stages.work_area(settings).path(layer))
-        assert con.execute(rows, [str(path)]).fetchall() == con.execute(rows, [now]).fetchall()
+        rows = f"SELECT * FROM read_parquet('{path}')"
+        now = _in_source_order(work, layer)
+        assert con.execute(rows).fetchall() == con.execute(now).fetchall()
     con.close()
     assert second["rows_kept"] + second["rows_cleansed"] == second["mapped"]
     for key in ("staged", "quarantined_records", "quarantine_rows"):
@@ -465,9 +478,9 @@ def test_stage_customers_reports_and_passes_its_checks(
     # Row for row the full cleanse's, raw_record included.
     con = duckdb.connect()
     for layer, path in kept.items():
-        rows = "SELECT * FROM read_parquet(?)"
-        now = str(stages.work_area(settings).path(layer))
-        assert con.execute(rows, [str(path)]).fetchall() == con.execute(rows, [now]).fetchall()
+        rows = f"SELECT * FROM read_parquet('{path}')"
+        now = _in_source_order(work, layer)
+        assert con.execute(rows).fetchall() == con.execute(now).fetchall()
     (with_raw,), = con.execute(
         "SELECT count(*) FROM read_parquet(?) WHERE raw_record IS NOT NULL",
         [str(kept["quarantine"])],

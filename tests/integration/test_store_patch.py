@@ -103,7 +103,7 @@ def assert_like_a_full_build(work: WorkArea) -> None:
     """The layers built incrementally (clusters, activity resolution, golden records, the
     customer_360 mart) hold what building them from all records gives."""
     con = connect()
-    for layer in ("activity", "assignment", "staged", "pairs"):
+    for layer in ("activity", "assignment", "staged", "pairs", "source_load"):
         work.load(con, layer)
     work.load(con, "clusters", "incremental_clusters")
     cluster(con, "staged", "pairs", threshold=load_settings().match_threshold)

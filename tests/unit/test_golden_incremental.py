@@ -20,7 +20,7 @@ TEXT = (
 ).split()
 
 
-def staged_rows(loaded: dict[str, dt.datetime], edits: dict[str, dict] | None = None) -> list:
+def staged_rows(edits: dict[str, dict] | None = None) -> list:
     """Six records of three customers in two sources; `edits` changes values per record."""
     rows = []
     for n, (source, name, email) in enumerate(
@@ -47,7 +47,6 @@ def staged_rows(loaded: dict[str, dt.datetime], edits: dict[str, dict] | None = 
             "birth_date": None,
             "tax_id_valid": None,
             "source_updated_at": None,
-            "loaded_at": loaded[source],
         }
         rows.append(row | (edits or {}).get(key, {}))
     return rows
@@ -60,13 +59,18 @@ def load(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict]) -> None:
         "birth_date": "DATE",
         "tax_id_valid": "BOOLEAN",
         "source_updated_at": "TIMESTAMP",
-        "loaded_at": "TIMESTAMP",
     }
     con.execute(f"CREATE OR REPLACE TABLE {name} ({', '.join(f'{c} {types[c]}' for c in columns)})")
     con.executemany(
         f"INSERT INTO {name} VALUES ({', '.join('?' for _ in columns)})",  # noqa: S608
         [[r[c] for c in columns] for r in rows],
     )
+
+
+def load_times(con: duckdb.DuckDBPyConnection, name: str, loaded: dict[str, dt.datetime]) -> None:
+    """The `source_load` layer (or the base's): when each source was read."""
+    con.execute(f"CREATE OR REPLACE TABLE {name} (source_system VARCHAR, loaded_at TIMESTAMP)")
+    con.executemany(f"INSERT INTO {name} VALUES (?, ?)", list(loaded.items()))  # noqa: S608
 
 
 def assignment(customers: dict[str, str]) -> list[dict]:
@@ -83,8 +87,10 @@ CUSTOMERS = {
 def con() -> duckdb.DuckDBPyConnection:
     """A base: last run's staged/assignment and the golden records built from them."""
     con = duckdb.connect()
-    load(con, "base_staged", staged_rows(BASE_LOADS))
+    load(con, "base_staged", staged_rows())
     load(con, "base_assignment", assignment(CUSTOMERS))
+    load_times(con, "base_source_load", BASE_LOADS)
+    con.execute("CREATE VIEW source_load AS SELECT * FROM base_source_load")
     con.execute("CREATE VIEW staged AS SELECT * FROM base_staged")
     con.execute("CREATE VIEW assignment AS SELECT * FROM base_assignment")
     build_golden(con)
@@ -92,6 +98,7 @@ def con() -> duckdb.DuckDBPyConnection:
     con.execute("ALTER TABLE provenance RENAME TO base_provenance")
     con.execute("DROP VIEW staged")
     con.execute("DROP VIEW assignment")
+    con.execute("DROP VIEW source_load")
     return con
 
 
@@ -108,7 +115,8 @@ def test_only_changed_customers_are_rebuilt_and_the_result_equals_a_full_build(c
     # billing record of Eva moves to a new customer.
     loaded = {"crm": T2, "billing": T2 + dt.timedelta(seconds=5)}
     edits = {"billing:3": {"email": "luis@y.es", "email_key": "luis@y.es"}}
-    load(con, "staged", staged_rows(loaded, edits))
+    load(con, "staged", staged_rows(edits))
+    load_times(con, "source_load", loaded)
     load(con, "assignment", assignment(CUSTOMERS | {"billing:5": "C-eva2"}))
     result = build_golden_incrementally(con)
     assert result == {"customers": 4, "customers_rebuilt": 3}  # luis, eva, eva2; not ana
@@ -140,7 +148,8 @@ def test_only_changed_customers_are_rebuilt_and_the_result_equals_a_full_build(c
 
 
 def test_load_times_in_another_order_rebuild_everything(con) -> None:
-    load(con, "staged", staged_rows({"crm": T2, "billing": T2 - dt.timedelta(seconds=5)}))
+    load(con, "staged", staged_rows())
+    load_times(con, "source_load", {"crm": T2, "billing": T2 - dt.timedelta(seconds=5)})
     load(con, "assignment", assignment(CUSTOMERS))
     assert build_golden_incrementally(con) is None
 
@@ -150,7 +159,8 @@ def test_a_kept_record_stamped_after_the_base_load_rebuilds_everything(con) -> N
     # times could now flip without the record changing.
     loaded = {"crm": T2, "billing": T2 + dt.timedelta(seconds=5)}
     future = {"crm:0": {"source_updated_at": T1 + dt.timedelta(hours=3)}}
-    load(con, "base_staged", staged_rows(BASE_LOADS, future))
-    load(con, "staged", staged_rows(loaded, future))
+    load(con, "base_staged", staged_rows(future))
+    load(con, "staged", staged_rows(future))
+    load_times(con, "source_load", loaded)
     load(con, "assignment", assignment(CUSTOMERS))
     assert build_golden_incrementally(con) is None
