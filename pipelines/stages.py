@@ -54,7 +54,13 @@ from pipelines.identity.assign import assign_ids
 from pipelines.identity.erasure import apply_suppression
 from pipelines.link import clustering
 from pipelines.link.clustering import cluster, cluster_incrementally
-from pipelines.link.incremental import BASE_PAIRS, BASE_STAGED, link_incrementally
+from pipelines.link.incremental import (
+    BASE_PAIRS,
+    BASE_STAGED,
+    PAIRS_ADD,
+    PAIRS_DROP,
+    link_incrementally,
+)
 from pipelines.link.linkage import link
 from pipelines.link.review import build_review_queue
 from pipelines.marts.customer_360 import (
@@ -79,7 +85,7 @@ from pipelines.publish.prepare import (
 )
 from pipelines.settings import Settings
 from pipelines.steward import load_steward_decisions
-from pipelines.workarea import WorkArea, connect, file_identity, sql_literal
+from pipelines.workarea import WorkArea, connect, sql_literal
 from sources.registry import Registry, load_registry
 
 
@@ -221,7 +227,7 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
             staged="staged",
             changes=staged_changes(con, work, BASE_STAGED),
             base_staged=work.relation(BASE_STAGED) if work.exists(BASE_STAGED) else None,
-            base_pairs=work.path(BASE_PAIRS),
+            base_pairs=work.relation(BASE_PAIRS) if work.exists(BASE_PAIRS) else None,
             model_dir=work.root / "model",
             seed=settings.seed,
             threshold_probability=threshold,
@@ -229,15 +235,15 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
             max_share=settings.incremental_max_share,
         )
     if incremental is not None:
-        work.save(con, "pairs")
+        work.save_over(
+            con, "pairs", base=BASE_PAIRS, drop=PAIRS_DROP, add=PAIRS_ADD,
+            keys=["record_key_l", "record_key_r"],
+        )
         # Tied to the pairs it describes and to the base they were made from (identities).
         work.save(
             con,
             PAIRS_TOUCHED,
-            metadata={
-                "pairs": file_identity(work.path("pairs")),
-                "base": file_identity(work.path(BASE_PAIRS)),
-            },
+            metadata={"pairs": work.identity("pairs"), "base": work.identity(BASE_PAIRS)},
         )
         work.keep("pairs", BASE_PAIRS)
         work.keep("staged", BASE_STAGED)
@@ -312,14 +318,14 @@ def _cluster_base_matches(work: WorkArea, inputs: str) -> bool:
     """Whether this run's pairs are the last clustering's plus `PAIRS_TOUCHED`, and that
     clustering's output and base are whole and made with the same inputs."""
     names = (PAIRS_TOUCHED, CLUSTER_BASE_PAIRS, "clusters", "cluster_review")
-    if not all(work.path(name).exists() for name in names):
+    if not all(work.exists(name) for name in names):
         return False
     clustered = work.layer_metadata("clusters", "pairs")
     return (
         work.layer_metadata("clusters", "inputs") == inputs
-        and clustered == file_identity(work.path(CLUSTER_BASE_PAIRS))
+        and clustered == work.identity(CLUSTER_BASE_PAIRS)
         and work.layer_metadata(PAIRS_TOUCHED, "base") == clustered
-        and work.layer_metadata(PAIRS_TOUCHED, "pairs") == file_identity(work.path("pairs"))
+        and work.layer_metadata(PAIRS_TOUCHED, "pairs") == work.identity("pairs")
         and work.layer_metadata("cluster_review", "clusters")
         == work.layer_metadata("clusters", "version")
     )
@@ -390,7 +396,7 @@ def cluster_records(settings: Settings) -> dict[str, Any]:
         metadata={
             "inputs": inputs,
             "version": version,
-            "pairs": file_identity(work.path("pairs")),
+            "pairs": work.identity("pairs"),
         },
     )
     work.save(con, "cluster_review", metadata={"clusters": version})
@@ -767,7 +773,7 @@ def publish(
 def _pairs_version(con: duckdb.DuckDBPyConnection, work: WorkArea) -> PairsVersion:
     """This run's pairs file and, when the linkage scored only what changed since the base
     it names, that base, with its `pairs_touched` loaded in `con`."""
-    current = file_identity(work.path("pairs"))
+    current = work.identity("pairs")
     touched = work.path(PAIRS_TOUCHED)
     if touched.exists() and work.layer_metadata(PAIRS_TOUCHED, "pairs") == current:
         work.load(con, PAIRS_TOUCHED)

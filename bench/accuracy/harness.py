@@ -26,6 +26,7 @@ import duckdb
 from bench.accuracy.febrl import FEBRL_DATASETS, write_febrl
 from bench.accuracy.scoring import cluster_scores, edge_scores, pairwise_scores
 from pipelines.settings import PROJECT_ROOT
+from pipelines.workarea import WorkArea
 
 DATASETS: tuple[str, ...] = ("demo", *FEBRL_DATASETS)
 DEMO_CUSTOMERS = 2000
@@ -114,11 +115,11 @@ def score_store(store_path: Path, truth_csv: Path, work_dir: Path | None = None)
             "pairwise": pairwise_scores(con, "predicted", "truth").as_dict(),
             "cluster": cluster_scores(con, "predicted", "truth").as_dict(),
         }
-        pairs = work_dir / "pairs.parquet" if work_dir else None
-        if pairs is not None and pairs.exists():
+        work = WorkArea(work_dir) if work_dir else None
+        if work is not None and work.exists("pairs"):
             from pipelines.settings import load_settings
 
-            con.execute("CREATE TABLE pairs AS SELECT * FROM read_parquet(?)", [str(pairs)])
+            con.execute(f"CREATE TABLE pairs AS {work.relation('pairs')}")
             threshold = load_settings().match_threshold
             out["edges"] = edge_scores(con, "pairs", "truth", threshold).as_dict()
         return out

@@ -123,8 +123,9 @@ def test_incremental_syncs_read_changes_and_retire_deleted_records(
     assert crm_report["high_water"] == "2099-01-01 00:00:00"
     con = duckdb.connect()
     staged = con.execute(
-        "SELECT email FROM read_parquet(?) WHERE source_system = 'crm' AND source_record_id = ?",
-        [str(sync_env.work_dir / "staged.parquet"), str(contact)],
+        f"SELECT email FROM ({WorkArea(sync_env.work_dir).relation('staged')}) "  # noqa: S608
+        "WHERE source_system = 'crm' AND source_record_id = ?",
+        [str(contact)],
     ).fetchall()
     assert staged == [("changed.address@example.com",)]
     assert report(sync_env, "logistics")["deleted"] == 1

@@ -5,13 +5,14 @@ import stat
 import duckdb
 
 from pipelines.definitions import build_defs
+from pipelines.workarea import WorkArea
 
 
 def personal_values(work_dir) -> set[str]:
     con = duckdb.connect()
+    staged = WorkArea(work_dir).relation("staged")
     rows = con.execute(
-        "SELECT email, phone, family_name, tax_id FROM read_parquet(?)",
-        [str(work_dir / "staged.parquet")],
+        f"SELECT email, phone, family_name, tax_id FROM ({staged})"  # noqa: S608 - the layer's SQL
     ).fetchall()
     values = set()
     for row in rows:
