@@ -505,15 +505,19 @@ def golden_records(settings: Settings) -> dict[str, Any]:
         _drop_change(work, PROVENANCE_DELTA)
     else:
         _keep_change(con, work, PROVENANCE_DELTA, version, base_provenance)
-    work.save(con, "golden")
     tags = {"rules": rules, "version": version}
     if incremental:
         # The rebuilt customers' rows over the base's: the other 99% are not written again.
+        work.save_over(
+            con, "golden", base=GOLDEN_BASE["base_golden"][0],
+            drop="__g_affected", add="__g_golden", keys=["customer_id"],
+        )
         work.save_over(
             con, "provenance", base=base_provenance,
             drop="__g_affected", add="__g_provenance", keys=["customer_id"], metadata=tags,
         )
     else:
+        work.save(con, "golden")
         work.save(con, "provenance", metadata=tags)
     con.close()
     _keep_bases(work, {source: base for base, source in GOLDEN_BASE.values()})

@@ -14,11 +14,12 @@ Two things move without a record changing, and are handled:
   rebuilt);
 - rules or code: `rules_fingerprint` is stored with the layers; another one rebuilds all.
 
-Creates `golden`, `provenance` (a view of the base's rows and the rebuilt customers'), and
-`provenance_upserts` / `provenance_removed` (the rows of
-the customers built again that differ from the base's, and the (customer_id, attribute) keys
-of the base's rows that changed or are gone): applied to the last run's
-core.customer_attribute_provenance, they give this run's.
+Creates `golden` and `provenance` (views of the base's rows and the rebuilt customers':
+`__g_affected` names the customers built again, `__g_golden` and `__g_provenance` hold
+them), and `provenance_upserts` / `provenance_removed` (the rows of the customers built
+again that differ from the base's, and the (customer_id, attribute) keys of the base's rows
+that changed or are gone): applied to the last run's core.customer_attribute_provenance,
+they give this run's.
 """
 
 from __future__ import annotations
@@ -152,16 +153,15 @@ def build_golden_incrementally(
         SELECT customer_id, attribute FROM (
             SELECT * FROM __g_base_provenance EXCEPT SELECT * FROM __g_provenance);
 
-        CREATE OR REPLACE TABLE golden AS
-        SELECT * FROM (
-            SELECT * FROM base_golden ANTI JOIN __g_affected USING (customer_id)
-            UNION ALL BY NAME SELECT * FROM __g_golden)
-        ORDER BY customer_id;
+        -- Views, not sorted copies: the golden stage keeps both layers as this change over
+        -- their bases (`WorkArea.save_over`, the same rows); the kept rows stay in the
+        -- base's order, the rebuilt customers' follow.
+        CREATE OR REPLACE TEMP VIEW golden AS
+        SELECT * FROM base_golden ANTI JOIN __g_affected USING (customer_id)
+        UNION ALL BY NAME SELECT * FROM __g_golden;
 
-        -- A view (4.3M rows at a million records; a copy in memory cost ~0.5 s a night),
-        -- not sorted: the golden stage keeps the layer as this change over its base
-        -- (`WorkArea.save_over`, the same rows), the store takes provenance_upserts /
-        -- _removed. The kept rows stay in the base's order, the rebuilt customers' follow.
+        -- (4.3M rows at a million records; a copy in memory cost ~0.5 s a night.) The store
+        -- takes provenance_upserts / _removed.
         CREATE OR REPLACE TEMP VIEW provenance AS
         SELECT * FROM base_provenance ANTI JOIN __g_affected USING (customer_id)
         UNION ALL BY NAME SELECT * FROM __g_provenance;
@@ -169,10 +169,7 @@ def build_golden_incrementally(
     )
     affected = int(_scalar(con, "SELECT count(*) FROM __g_affected"))
     customers = int(_scalar(con, "SELECT count(*) FROM golden"))
-    # (`__g_provenance` and `__g_affected` stay: the `provenance` view reads them.)
-    for table in (
-        "__g_golden", "__g_base_provenance", "__g_changed", "__g_assignment",
-        "__g_staged",
-    ):
+    # (`__g_golden`, `__g_provenance` and `__g_affected` stay: the views read them.)
+    for table in ("__g_base_provenance", "__g_changed", "__g_assignment", "__g_staged"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return {"customers": customers, "customers_rebuilt": affected}
