@@ -68,6 +68,14 @@ def test_a_layer_saved_over_its_base_reads_as_the_base_with_the_change(tmp_path:
     work.load(con, "layer", "night2")
     assert _rows(con, "night2") == sorted(expected)
     assert work.identity("layer") != first
+    # A kept copy of a layer kept as a change is that layer: a stage's hand-off tagged with
+    # the layer is used by the stage whose base is the copy.
+    work.keep("layer", "other_base")
+    assert work.identity("other_base") == work.identity("layer")
+    assert work.rows("layer") == len(expected) and work.schema_path("layer").exists()
+    work.save(con, "handoff", "add2", metadata={"layer": work.identity("layer")})
+    assert work.load_if_tagged(con, "handoff", {"layer": "other_base"}, "handed")
+    assert not work.load_if_tagged(con, "handoff", {"layer": "base"}, "not_handed")
     # One file of the first whole layer, one change: night 1's change files are gone once
     # nothing describes them.
     work.keep("layer", "base")
