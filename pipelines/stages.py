@@ -44,6 +44,7 @@ from pipelines.extract.incremental import (
 )
 from pipelines.faults import fault_point
 from pipelines.golden.incremental import (
+    GOLDEN_CHANGES,
     PROVENANCE_DELTA,
     build_golden_incrementally,
     rules_fingerprint,
@@ -75,6 +76,7 @@ from pipelines.publish.edit import store_lock
 from pipelines.publish.prepare import (
     PairsVersion,
     build_publish_tables,
+    changed_customers,
     changed_records,
     identity_inputs,
     linked_pairs_sql,
@@ -508,9 +510,17 @@ def golden_records(settings: Settings) -> dict[str, Any]:
     tags = {"rules": rules, "version": version}
     if incremental:
         # The rebuilt customers' rows over the base's: the other 99% are not written again.
+        base_golden = GOLDEN_BASE["base_golden"][0]
+        changed_from = work.identity(base_golden)
         work.save_over(
-            con, "golden", base=GOLDEN_BASE["base_golden"][0],
+            con, "golden", base=base_golden,
             drop="__g_affected", add="__g_golden", keys=["customer_id"],
+        )
+        # For the publish: the only customers whose golden record can differ from the
+        # base's (the store's core.customer, if it holds what was built from that base).
+        work.save(
+            con, GOLDEN_CHANGES, "__g_affected",
+            metadata={"golden": work.identity("golden"), "base": changed_from},
         )
         work.save_over(
             con, "provenance", base=base_provenance,
@@ -518,6 +528,7 @@ def golden_records(settings: Settings) -> dict[str, Any]:
         )
     else:
         work.save(con, "golden")
+        work.path(GOLDEN_CHANGES).unlink(missing_ok=True)
         work.save(con, "provenance", metadata=tags)
     con.close()
     _keep_bases(work, {source: base for base, source in GOLDEN_BASE.values()})
@@ -712,6 +723,7 @@ def publish(
         _load(con, work, *PUBLISH_INPUTS)
         pairs = _pairs_version(con, work)
         changed = changed_records(con, work, store_url=settings.store_url, pairs=pairs)
+        customers_changed = changed_customers(con, work, store_url=settings.store_url)
         _linked_pairs(con, whole=not changed)
         unmapped_rows = []
         for path in sorted((work.root / "raw").glob("*.unmapped.json")):
@@ -742,6 +754,7 @@ def publish(
             now=utcnow(),
             run_summary=summary,
             changed=changed,
+            customers_changed=customers_changed,
             quality_counts=quality_counts(con, work),
         )
         if verify is not None:
@@ -753,6 +766,7 @@ def publish(
             store_url=settings.store_url,
             pairs=pairs,
             changed=changed,
+            customers_changed=customers_changed,
         )
         # (`linked_pairs` stays: the evidence view reads it if the store asks for it whole.)
         con.execute("DROP TABLE all_quarantine")

@@ -34,6 +34,10 @@ from pipelines.golden.survivorship import SurvivorshipConfig, build_golden, load
 
 # What `build_golden_incrementally` changed in `provenance` since the base.
 PROVENANCE_DELTA = ("provenance_upserts", "provenance_removed")
+# The customers an incremental golden build rebuilt (`customer_id`), saved by the golden
+# stage tagged with the golden layer and the base it was built over, for the publish
+# (`prepare.changed_customers`).
+GOLDEN_CHANGES = "golden_changes"
 
 
 def rules_fingerprint(config: SurvivorshipConfig) -> str:

@@ -22,7 +22,7 @@ from duckdb_engine import Dialect as DuckDBDialect
 import models
 from pipelines.cleanse import data_quality
 from pipelines.golden.history import build_history
-from pipelines.golden.incremental import PROVENANCE_DELTA
+from pipelines.golden.incremental import GOLDEN_CHANGES, PROVENANCE_DELTA
 from pipelines.marts.customer_360 import ACTIVITY_DELTA
 from pipelines.marts.kpi_monthly import build_kpi_monthly
 from pipelines.publish import store
@@ -83,6 +83,13 @@ XREF_RECORDS = "__xref_records"
 EVIDENCE_BEFORE = "__evidence_before"  # the store's evidence rows of EVIDENCE_RECORDS' pairs
 CHANGED_LINKED_PAIRS = "__changed_linked_pairs"
 XREF_CHANGED = "__xref_changed"
+# The customers whose core.customer (and history) rows can differ from the store's
+# (`changed_customers`), and the new rows of those customers.
+CUSTOMERS_CHANGED = "__customers_changed"
+CUSTOMER_CHANGED_ROWS = "__customer_changed"
+HISTORY_CHANGED_ROWS = "__history_changed"  # (see `build_history`)
+CUSTOMER = "core.customer"
+HISTORY = "core.customer_history"
 # The records whose customer or cluster size differ from the store's (`save_assignment_moves`).
 ASSIGNMENT_MOVES = "assignment_moves"
 # An xref row's record key, as the work layers spell it.
@@ -273,21 +280,32 @@ def build_publish_tables(
     now: dt.datetime,
     run_summary: dict,
     changed: bool = False,
+    customers_changed: bool = False,
     quality_counts: str | None = None,
 ) -> None:
     """Fill `new.<schema>__<table>` tables from the work layers loaded in `con` (golden,
     assignment, provenance, activity, quarantine, pairs, id_changes, redirects, customer_360,
     staged, mapped) and the previous state (core.* mirrored tables). `changed`: the records
-    whose store rows can change are known (`changed_records`), the rest are the store's.
-    `quality_counts`: the data-quality counts of staged, if the staging stage saved them."""
+    whose store rows can change are known (`changed_records`), the rest are the store's;
+    `customers_changed`: likewise the customers whose core.customer rows can
+    (`changed_customers`). `quality_counts`: the data-quality counts of staged, if the
+    staging stage saved them."""
     con.execute("CREATE SCHEMA IF NOT EXISTS new")
     params = {"run": run_id, "now": now}
     attrs = ", ".join(f"g.{a}" for a in GOLDEN_ATTRIBUTES)
     # Only column names from the models are formatted in; values are bound ($run, $now).
+    # Only the customers that can differ when they are known: the others are the store's.
+    golden, previous, target = "golden", "core.customer", "new.core__customer"
+    if customers_changed:
+        golden, previous = (
+            f"(SELECT * FROM {t} SEMI JOIN {CUSTOMERS_CHANGED} USING (customer_id))"  # noqa: S608
+            for t in ("golden", "core.customer")
+        )
+        target = CUSTOMER_CHANGED_ROWS
     _run_sql(
         con,
         f"""
-        CREATE OR REPLACE TABLE new.core__customer AS
+        CREATE OR REPLACE TABLE {target} AS
         SELECT g.customer_id, {attrs}, g.source_count, true AS is_active, g.record_count,
                coalesce(p.created_run_id, $run) AS created_run_id,
                CASE WHEN p.customer_id IS NULL OR {_as_published("g")}
@@ -297,19 +315,32 @@ def build_publish_tables(
                CASE WHEN p.customer_id IS NULL OR {_as_published("g")}
                                                    IS DISTINCT FROM {_as_published("p")}
                     THEN $now ELSE p.updated_at END AS updated_at
-        FROM golden g LEFT JOIN core.customer p USING (customer_id)
+        FROM {golden} g LEFT JOIN {previous} p USING (customer_id)
         UNION ALL
         -- Customers whose records all disappeared from the sources are kept, inactive.
         SELECT p.* REPLACE (false AS is_active,
             CASE WHEN p.is_active THEN $run ELSE p.updated_run_id END AS updated_run_id,
             CASE WHEN p.is_active THEN $now ELSE p.updated_at END AS updated_at)
-        FROM core.customer p
+        FROM {previous} p
         WHERE p.customer_id NOT IN (SELECT customer_id FROM golden)
           AND p.customer_id NOT IN (SELECT retired_customer_id FROM redirects)
         """,  # noqa: S608 - only identifiers are formatted in
         params,
     )
-    build_history(con, run_id=run_id, now=now)
+    if customers_changed:
+        con.execute(
+            f"""
+            CREATE OR REPLACE VIEW new.core__customer AS
+            SELECT * FROM core.customer ANTI JOIN {CUSTOMERS_CHANGED} USING (customer_id)
+            UNION ALL SELECT * FROM {CUSTOMER_CHANGED_ROWS}
+            """  # noqa: S608 - constant names
+        )
+    build_history(
+        con,
+        run_id=run_id,
+        now=now,
+        changed=(CUSTOMERS_CHANGED, CUSTOMER_CHANGED_ROWS) if customers_changed else None,
+    )
     _build_xref(con, params, changed=changed)
     _run_sql(
         con,
@@ -785,6 +816,32 @@ def linked_pairs_sql(con: duckdb.DuckDBPyConnection, records: str | None = None)
         """  # noqa: S608 - column names come from the pairs table itself
 
 
+def changed_customers(
+    con: duckdb.DuckDBPyConnection, work: WorkArea, *, store_url: str | None
+) -> bool:
+    """Whether the customers whose core.customer rows can differ from the store's are known;
+    if so, creates CUSTOMERS_CHANGED (customer_id).
+
+    They are known when the store snapshot holds the core.customer published from the
+    golden records this run's were built over (`GOLDEN_CHANGES`, tagged with both): a
+    customer's row depends only on its golden record and its previous row, so only the
+    customers built again can differ, and the ids a merge retires (they leave the table)."""
+    snapshot = work.root / PREVIOUS_STORE
+    if not snapshot.exists() or _snapshot_revision(con) != head_revision():
+        return False
+    base = work.layer_metadata(GOLDEN_CHANGES, "base")
+    if base is None or _held_by_snapshot(store_url, snapshot).get(CUSTOMER) != base:
+        return False
+    if not work.load_if_tagged(con, GOLDEN_CHANGES, {"golden": "golden"}, "__golden_changes"):
+        return False
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {CUSTOMERS_CHANGED} AS "  # noqa: S608 - constant names
+        "SELECT customer_id FROM __golden_changes "
+        "UNION SELECT retired_customer_id FROM redirects"
+    )
+    return True
+
+
 def changed_records(
     con: duckdb.DuckDBPyConnection,
     work: WorkArea,
@@ -864,13 +921,15 @@ def table_loads(
     store_url: str | None = None,
     pairs: PairsVersion | None = None,
     changed: bool = False,
+    customers_changed: bool = False,
 ) -> list[TableLoad]:
     """Save every `new.*` table as a layer, except those whose change against a store
     snapshot (SNAPSHOT_DELTA_TABLES) is worked out: their whole layer is written only if the
     store asks for it (`TableLoad.file`), so `con` must stay open until the store is written
     (at a million records, their whole layers cost ~2.5 s a night for nothing).
     The linkage evidence's and the xref's changes are read from the records that changed
-    when those are known (`changed`: see `changed_records`; `pairs` names the pairs file).
+    when those are known (`changed`: see `changed_records`; `pairs` names the pairs file),
+    the customers' from the customers that changed (`customers_changed`).
     Saved `new.*` tables are dropped. Returns how publish loads them."""
     snapshot = work.root / PREVIOUS_STORE
     deltas = {}
@@ -884,6 +943,10 @@ def table_loads(
             elif changed and table == XREF:
                 only = f"{XREF_RECORD_KEY} IN (SELECT record_key FROM {XREF_RECORDS})"  # noqa: S608
                 deltas[table] = _snapshot_delta(con, work, table, snapshot, (XREF_CHANGED, only))
+            elif customers_changed and table in (CUSTOMER, HISTORY):
+                only = f"customer_id IN (SELECT customer_id FROM {CUSTOMERS_CHANGED})"  # noqa: S608
+                rows = CUSTOMER_CHANGED_ROWS if table == CUSTOMER else HISTORY_CHANGED_ROWS
+                deltas[table] = _snapshot_delta(con, work, table, snapshot, (rows, only))
             else:
                 deltas[table] = _snapshot_delta(con, work, table, snapshot)
     writers = {}
@@ -901,6 +964,10 @@ def table_loads(
             if table != EVIDENCE:
                 con.execute(f"DROP TABLE {relation}")
     versions = {EVIDENCE: pairs.current} if pairs is not None else {}
+    if work.exists("golden"):
+        # The store then holds the customers built from these golden records
+        # (`changed_customers`).
+        versions[CUSTOMER] = work.identity("golden")
     return published_loads(work, deltas, writers, versions)
 
 

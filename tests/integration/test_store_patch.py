@@ -24,6 +24,7 @@ from pipelines.publish import prepare, store
 from pipelines.publish.prepare import SNAPSHOT_DELTA_TABLES, layer_name, published_loads
 from pipelines.settings import load_settings
 from pipelines.workarea import WorkArea, connect, file_identity
+from sources.registry import CANONICAL_FIELDS
 
 
 @pytest.fixture
@@ -161,6 +162,73 @@ def assert_xref_like_a_full_build(work: WorkArea, published: Path) -> None:
     assert differs[:2] == (0, 0) and differs[2] > 0
 
 
+def assert_customers_like_a_full_build(work: WorkArea, before: Path, published: Path) -> None:
+    """core.customer as a whole build gives it from this run's golden records and the store
+    before the run: every golden record active with its values, the customers whose values
+    stayed with their last update, the others of the store before kept inactive (retired
+    ids gone)."""
+    attrs = ", ".join(c.name for c in models.metadata.tables["core.customer"].columns
+                      if c.name not in ("is_active", "created_run_id", "updated_run_id",
+                                        "created_at", "updated_at"))
+    con = connect()
+    work.load(con, "golden")
+    work.load(con, "redirects")
+    con.execute(f"ATTACH '{published}' AS now (READ_ONLY)")
+    con.execute(f"ATTACH '{before}' AS before (READ_ONLY)")
+    (missing, extra, kept_update, inactive, wrong_inactive), = con.execute(
+        f"""
+        SELECT
+          (SELECT count(*) FROM (SELECT {attrs} FROM golden
+                                 EXCEPT SELECT {attrs} FROM now.core.customer WHERE is_active)),
+          (SELECT count(*) FROM (SELECT {attrs} FROM now.core.customer WHERE is_active
+                                 EXCEPT SELECT {attrs} FROM golden)),
+          (SELECT count(*) FROM now.core.customer n JOIN before.core.customer b
+                USING (customer_id)
+           WHERE ({", ".join(f"n.{a}" for a in attrs.split(", "))})
+                 IS NOT DISTINCT FROM ({", ".join(f"b.{a}" for a in attrs.split(", "))})
+             AND n.is_active = b.is_active
+             AND (n.updated_run_id, n.updated_at)
+                 IS DISTINCT FROM (b.updated_run_id, b.updated_at)),
+          (SELECT count(*) FROM before.core.customer
+           WHERE customer_id NOT IN (SELECT customer_id FROM golden)
+             AND customer_id NOT IN (SELECT retired_customer_id FROM redirects)),
+          (SELECT count(*) FROM now.core.customer
+           WHERE NOT is_active AND customer_id IN (SELECT customer_id FROM golden)
+              OR customer_id IN (SELECT retired_customer_id FROM redirects))
+        """  # noqa: S608 - column names from the models
+    ).fetchall()
+    (now_inactive,), = con.execute(
+        "SELECT count(*) FROM now.core.customer WHERE NOT is_active"
+    ).fetchall()
+    # Its history: each customer's open version is its row; the versions of the customers
+    # whose row stayed are the ones before; a retired id keeps no open version.
+    versioned = [*CANONICAL_FIELDS, "is_active"]
+    (not_open, moved_history, retired_open), = con.execute(
+        f"""
+        SELECT
+          (SELECT count(*) FROM now.core.customer c
+           LEFT JOIN now.core.customer_history h
+                  ON h.customer_id = c.customer_id AND h.valid_to IS NULL
+           WHERE h.customer_id IS NULL
+              OR ({", ".join(f"c.{a}" for a in versioned)})
+                 IS DISTINCT FROM ({", ".join(f"h.{a}" for a in versioned)})),
+          (SELECT count(*) FROM (
+               SELECT * FROM before.core.customer_history
+               WHERE customer_id IN (SELECT n.customer_id FROM now.core.customer n
+                                     JOIN before.core.customer b USING (customer_id)
+                                     WHERE n.updated_run_id = b.updated_run_id)
+               EXCEPT SELECT * FROM now.core.customer_history)),
+          (SELECT count(*) FROM now.core.customer_history
+           WHERE valid_to IS NULL
+             AND customer_id IN (SELECT retired_customer_id FROM redirects))
+        """  # noqa: S608 - column names from the registry
+    ).fetchall()
+    con.close()
+    assert (missing, extra, kept_update, wrong_inactive) == (0, 0, 0, 0)
+    assert now_inactive == inactive
+    assert (not_open, moved_history, retired_open) == (0, 0, 0)
+
+
 def test_nightly_publish_patches_the_store_like_a_fresh_build(
     sync_env, own_demo, tmp_path, monkeypatch
 ) -> None:
@@ -214,6 +282,14 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
         return marts[-1]
 
     monkeypatch.setattr(stages, "build_customer_360_incrementally", recording_mart)
+    customers_known: list[bool] = []
+    real_changed_customers = stages.changed_customers
+
+    def recording_changed_customers(*args, **kwargs):
+        customers_known.append(real_changed_customers(*args, **kwargs))
+        return customers_known[-1]
+
+    monkeypatch.setattr(stages, "changed_customers", recording_changed_customers)
     run_sync()
     assert writes == ["fresh"]  # the first publish builds the store
     before = tmp_path / "before.duckdb"
@@ -279,6 +355,11 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     assert 0 < pq.read_table(work.path("provenance_removed")).num_rows
     assert_like_a_full_build(work)
     assert_xref_like_a_full_build(work, sync_env.store_path)
+    # core.customer: only the customers the golden stage built again were compared (the
+    # store held the customers of the golden records they were built over).
+    assert customers_known == [False, True]
+    assert held["core.customer"] == work.identity("golden")
+    assert_customers_like_a_full_build(work, before, sync_env.store_path)
     # The publish took the records whose customers moved from the identity stage.
     con = connect()
     assert prepare._load_assignment_moves(con, work)
@@ -329,9 +410,12 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     versions = sync_env.store_path.with_name(sync_env.store_path.name + ".versions.json")
     held = json.loads(versions.read_text())
     held["tables"]["core.linkage_evidence"] = "another pairs file"
+    held["tables"]["core.customer"] = "another golden layer"
     versions.write_text(json.dumps(held))
     run_sync()
     assert len(evidence_deltas) == 1
+    assert customers_known[-1] is False
+    assert "core.customer" not in differences(second, sync_env.store_path)
     assert "core.linkage_evidence" not in differences(second, sync_env.store_path)
 
 
