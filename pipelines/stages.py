@@ -71,6 +71,11 @@ from pipelines.marts.customer_360 import (
     resolve_activity,
     resolve_activity_incrementally,
 )
+from pipelines.marts.kpi_monthly import (
+    CUSTOMER_MONTHS,
+    build_customer_months,
+    build_customer_months_incrementally,
+)
 from pipelines.publish import store
 from pipelines.publish.edit import store_lock
 from pipelines.publish.prepare import (
@@ -544,6 +549,8 @@ ACTIVITY_BASE = {
 }
 # The last run's mart, kept with them: built from the same run's assignment and activity.
 CUSTOMER_360_BASE = ("activity_base__customer_360", "customer_360")
+# The last run's customer months, for marts.kpi_monthly: built from the same activity.
+CUSTOMER_MONTHS_BASE = ("activity_base__kpi_customer_month", CUSTOMER_MONTHS)
 
 
 def customer_360(settings: Settings) -> dict[str, Any]:
@@ -583,6 +590,18 @@ def customer_360(settings: Settings) -> dict[str, Any]:
         rows = build_customer_360_incrementally(con, utcnow().date())
     else:
         rows = build_customer_360(con, utcnow().date())
+    months_incremental = incremental and work.exists(CUSTOMER_MONTHS_BASE[0])
+    if months_incremental:
+        work.load(con, CUSTOMER_MONTHS_BASE[0], "base_customer_months")
+        build_customer_months_incrementally(con)
+        # The affected customers' months over the base's.
+        work.save_over(
+            con, CUSTOMER_MONTHS, base=CUSTOMER_MONTHS_BASE[0], drop="__kpi_affected",
+            add="__kpi_rebuilt", keys=["customer_id"],
+        )
+    else:
+        build_customer_months(con)
+        work.save(con, CUSTOMER_MONTHS)
     tags = {"inputs": inputs, "version": version}
     if incremental:
         # The affected keys' rows over the base's: the other 99% are not written again.
@@ -598,7 +617,10 @@ def customer_360(settings: Settings) -> dict[str, Any]:
     con.close()
     _keep_bases(
         work,
-        {source: base for base, source in (*ACTIVITY_BASE.values(), CUSTOMER_360_BASE)},
+        {
+            source: base
+            for base, source in (*ACTIVITY_BASE.values(), CUSTOMER_360_BASE, CUSTOMER_MONTHS_BASE)
+        },
     )
     return {
         "customers": rows,
@@ -639,6 +661,7 @@ def reconciliation(settings: Settings) -> dict[str, int]:
 # The layers the publish reads (views in its connection).
 PUBLISH_INPUTS = (
     "mapped",
+    CUSTOMER_MONTHS,
     SOURCE_LOAD,
     "staged",
     "quarantine",

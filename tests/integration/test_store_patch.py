@@ -20,6 +20,7 @@ from pipelines.extract.extract import raw_records
 from pipelines.golden.survivorship import build_golden
 from pipelines.link.clustering import cluster
 from pipelines.marts.customer_360 import build_customer_360, resolve_activity
+from pipelines.marts.kpi_monthly import CUSTOMER_MONTHS, build_customer_months
 from pipelines.publish import prepare, store
 from pipelines.publish.prepare import SNAPSHOT_DELTA_TABLES, layer_name, published_loads
 from pipelines.settings import load_settings
@@ -114,12 +115,14 @@ def assert_like_a_full_build(work: WorkArea) -> None:
     ).fetchall()[0][0]
     assert differs == 0, "clusters"
     resolve_activity(con, lambda keys: raw_records(work, "activity", keys))
+    build_customer_months(con)
     build_golden(con)
     work.load(con, "customer_360", "incremental_customer_360")
     [(as_of,)] = con.execute("SELECT DISTINCT as_of FROM incremental_customer_360").fetchall()
     build_customer_360(con, as_of)
     for table in (
-        "resolved_activity", "activity_quarantine", "golden", "provenance", "customer_360"
+        "resolved_activity", "activity_quarantine", "golden", "provenance", "customer_360",
+        CUSTOMER_MONTHS,
     ):
         if table != "customer_360":
             work.load(con, table, f"incremental_{table}")
@@ -512,7 +515,9 @@ def test_two_nights_of_change_kept_over_one_file_read_like_a_full_build(
 
             monkeypatch.setattr(store, "publish", publish_then_write_all)
         run_sync()
-        for layer in ("provenance", "resolved_activity"):
+        for layer in (
+            "provenance", "resolved_activity", "staged", "pairs", "golden", CUSTOMER_MONTHS
+        ):
             assert work.chain_path(layer).exists() and not work.path(layer).exists(), layer
         chain = json.loads(work.chain_path("provenance").read_text())
         dropped = {r["customer_id"] for r in pq.read_table(work.root / chain["drop"]).to_pylist()}

@@ -8,7 +8,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from pipelines.marts.kpi_monthly import build_kpi_monthly
+from pipelines.marts.kpi_monthly import build_customer_months, build_kpi_monthly
 
 
 def _kpi() -> dict[dt.date, dict]:
@@ -43,6 +43,7 @@ def _kpi() -> dict[dt.date, dict]:
         ALTER TABLE data_quality ALTER validity TYPE DOUBLE
         """
     )
+    build_customer_months(con)
     rows = build_kpi_monthly(
         con, sync_runs="sync_runs", data_quality="data_quality", target="kpi"
     )
