@@ -587,7 +587,15 @@ def customer_360(settings: Settings) -> dict[str, Any]:
     mart_incremental = incremental and work.path(CUSTOMER_360_BASE[0]).exists()
     if mart_incremental:
         work.load(con, CUSTOMER_360_BASE[0], "base_customer_360")
-        rows = build_customer_360_incrementally(con, utcnow().date())
+        # The golden records that can differ from those the base mart was built from.
+        golden_changes = (
+            "__golden_changes"
+            if work.layer_metadata(GOLDEN_CHANGES, "base")
+            == work.layer_metadata(CUSTOMER_360_BASE[0], "golden")
+            and work.load_if_tagged(con, GOLDEN_CHANGES, {"golden": "golden"}, "__golden_changes")
+            else None
+        )
+        rows = build_customer_360_incrementally(con, utcnow().date(), golden_changes)
     else:
         rows = build_customer_360(con, utcnow().date())
     months_incremental = incremental and work.exists(CUSTOMER_MONTHS_BASE[0])
@@ -613,7 +621,8 @@ def customer_360(settings: Settings) -> dict[str, Any]:
     else:
         work.save(con, "resolved_activity", metadata=tags)
     work.save(con, "activity_quarantine")
-    work.save(con, "customer_360")
+    # Tied to the golden records it was built from (`golden_changes` next night).
+    work.save(con, "customer_360", metadata={"golden": work.identity("golden")})
     con.close()
     _keep_bases(
         work,

@@ -237,7 +237,9 @@ def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
     return int(con.execute("SELECT count(*) FROM customer_360").fetchall()[0][0])
 
 
-def build_customer_360_incrementally(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
+def build_customer_360_incrementally(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, golden_changes: str | None = None
+) -> int:
     """`build_customer_360` after `resolve_activity_incrementally`, from the last run's
     `base_customer_360` (built from `base_assignment` and `base_resolved`): only the rows of
     customers whose inputs can differ are built again (aggregating all 3.6M activity rows of
@@ -249,7 +251,14 @@ def build_customer_360_incrementally(con: duckdb.DuckDBPyConnection, as_of: dt.d
     a record (`moved_records`, both customers), if activity was resolved again to it or away
     from it (`activity_upserts`, and the base's rows of `activity_removed`), or if its
     golden profile differs from its base row; every other row is the base's, dated
-    `as_of` like a full build's."""
+    `as_of` like a full build's. `golden_changes` (customer_id), if given, names every
+    customer whose golden record can differ from the one the base was built from (the
+    golden stage's): only their profiles are compared, not every customer's."""
+    profiles = "golden g"
+    if golden_changes is not None:
+        profiles = (
+            f"(SELECT * FROM golden SEMI JOIN {golden_changes} USING (customer_id)) g"  # noqa: S608
+        )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE __c360_affected AS
@@ -259,7 +268,7 @@ def build_customer_360_incrementally(con: duckdb.DuckDBPyConnection, as_of: dt.d
         UNION SELECT r.customer_id FROM base_resolved r
               SEMI JOIN activity_removed USING (source_system, activity_name, activity_id)
         UNION SELECT g.customer_id
-              FROM (SELECT {_PROFILE}, {_PROFILE_COUNTS} FROM golden g) g
+              FROM (SELECT {_PROFILE}, {_PROFILE_COUNTS} FROM {profiles}) g
               LEFT JOIN base_customer_360 b USING (customer_id)
               WHERE b.customer_id IS NULL
                  OR ({", ".join("g." + c for c in _PROFILE_COLUMNS)})

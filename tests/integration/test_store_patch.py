@@ -280,8 +280,11 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     marts: list[int] = []
     real_mart = stages.build_customer_360_incrementally
 
-    def recording_mart(con, as_of):
-        marts.append(real_mart(con, as_of))
+    profiles_known: list[bool] = []
+
+    def recording_mart(con, as_of, golden_changes=None):
+        profiles_known.append(golden_changes is not None)
+        marts.append(real_mart(con, as_of, golden_changes))
         return marts[-1]
 
     monkeypatch.setattr(stages, "build_customer_360_incrementally", recording_mart)
@@ -331,6 +334,8 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     # The mart was built again only for the customers whose inputs changed (checked
     # against a whole build in `assert_like_a_full_build`).
     assert len(marts) == 1
+    # ... comparing the golden profiles of the customers the golden stage built again only.
+    assert profiles_known == [True]
     [rewritten] = evidence_deltas
     con = duckdb.connect(str(sync_env.store_path), read_only=True)
     evidence = con.execute("SELECT count(*) FROM core.linkage_evidence").fetchall()[0][0]
