@@ -442,6 +442,8 @@ def cleanse_incrementally(
     `udf_errors` counts this run's cleansed values only. Call `save_base` once the stage's
     outputs are written."""
     today = today or date.today()
+    # A change over the base is this call's only (`save_staged` tells the forms apart).
+    con.execute(f"DROP TABLE IF EXISTS {STAGED_ADD}; DROP TABLE IF EXISTS {STAGED_DROP}")
     try:
         con.table(mapped)
     except duckdb.Error as exc:
