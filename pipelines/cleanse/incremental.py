@@ -58,7 +58,7 @@ BASE_ROWS = "cleanse_base__rows"
 BASE_STAGED = "cleanse_base__staged"
 BASE_QUARANTINE = "cleanse_base__quarantine"
 BASE_META = "cleanse_base__meta.json"
-# Where and when a row was read, not what it says: not hashed, refreshed on kept records.
+# Where a row was read, not what it says: not hashed, refreshed on kept records.
 POSITION_COLUMNS = ("source_row_number",)
 # Libraries whose data decide the standardised values (phone metadata, e-mail rules, name
 # titles, transliteration tables, DuckDB's own nfc_normalize/strip_accents and hash()).
