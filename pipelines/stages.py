@@ -47,6 +47,7 @@ from pipelines.golden.incremental import (
     GOLDEN_CHANGES,
     PROVENANCE_DELTA,
     build_golden_incrementally,
+    load_golden_changes,
     rules_fingerprint,
 )
 from pipelines.golden.survivorship import build_golden
@@ -588,13 +589,8 @@ def customer_360(settings: Settings) -> dict[str, Any]:
     if mart_incremental:
         work.load(con, CUSTOMER_360_BASE[0], "base_customer_360")
         # The golden records that can differ from those the base mart was built from.
-        golden_changes = (
-            "__golden_changes"
-            if work.layer_metadata(GOLDEN_CHANGES, "base")
-            == work.layer_metadata(CUSTOMER_360_BASE[0], "golden")
-            and work.load_if_tagged(con, GOLDEN_CHANGES, {"golden": "golden"}, "__golden_changes")
-            else None
-        )
+        built_from = work.layer_metadata(CUSTOMER_360_BASE[0], "golden")
+        golden_changes = load_golden_changes(con, work, built_from)
         rows = build_customer_360_incrementally(con, utcnow().date(), golden_changes)
     else:
         rows = build_customer_360(con, utcnow().date())

@@ -57,6 +57,18 @@ def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def over_base(base: str, drop: str, add: str, keys: list[str]) -> str:
+    """The SQL of relation `base` without its rows whose `keys` are in relation `drop`, plus
+    relation `add`'s rows: how a layer kept as a change reads (`WorkArea.save_over`), and the
+    view a stage holds of the same rows before it saves them. Relations are table or view
+    names, `read_parquet(...)` or parenthesised queries."""
+    key_list = ", ".join(_identifier(k) for k in keys)
+    return (
+        f"SELECT * FROM {base} b ANTI JOIN (SELECT {key_list} FROM {drop}) d "  # noqa: S608
+        f"USING ({key_list}) UNION ALL BY NAME SELECT * FROM {add}"
+    )
+
+
 def file_metadata(path: Path, key: str) -> str | None:
     """A key-value metadata entry of a Parquet file (None if absent or no such file)."""
     if not path.exists():
@@ -192,11 +204,8 @@ class WorkArea:
         for a 1% change cost ~0.9 + ~1.8 s a night under py-spy.)"""
         self.load(con, base, "__chain_base")
         key_list = ", ".join(_identifier(k) for k in keys)
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW __chain_whole AS "  # noqa: S608 - quoted identifiers
-            f"SELECT * FROM __chain_base b ANTI JOIN (SELECT {key_list} FROM {drop}) d "
-            f"USING ({key_list}) UNION ALL BY NAME SELECT * FROM {add}"
-        )
+        whole = over_base("__chain_base", drop, add, keys)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW __chain_whole AS {whole}")
         try:
             previous = self._chain(base)
             if previous is not None and previous["keys"] != keys:
@@ -214,12 +223,11 @@ class WorkArea:
                 )
             # base = whole - dropped + added, so base - drop + add = whole - (dropped + drop)
             # + (added - drop + add).
+            still_added = over_base(f"({added})", drop, add, keys)
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE __chain_drop AS "  # noqa: S608 - quoted identifiers
                 f"SELECT {key_list} FROM ({dropped}) b UNION SELECT {key_list} FROM {drop};"
-                "CREATE OR REPLACE TEMP TABLE __chain_add AS "
-                f"SELECT * FROM ({added}) a ANTI JOIN (SELECT {key_list} FROM {drop}) d "
-                f"USING ({key_list}) UNION ALL BY NAME SELECT * FROM {add}"
+                f"CREATE OR REPLACE TEMP TABLE __chain_add AS {still_added}"
             )
             (changed,), = con.execute(
                 "SELECT greatest((SELECT count(*) FROM __chain_drop), "
@@ -291,12 +299,11 @@ class WorkArea:
                     f"work layer {name!r} missing at {path}; materialize the upstream asset first"
                 )
             return f"SELECT * FROM read_parquet({sql_literal(str(path))})"  # noqa: S608
-        key_list = ", ".join(_identifier(k) for k in chain["keys"])
-        base, drop, add = (sql_literal(str(self.root / chain[p])) for p in ("base", "drop", "add"))
-        return (
-            f"SELECT * FROM read_parquet({base}) b ANTI JOIN read_parquet({drop}) d "  # noqa: S608
-            f"USING ({key_list}) UNION ALL BY NAME SELECT * FROM read_parquet({add})"
+        base, drop, add = (
+            f"read_parquet({sql_literal(str(self.root / chain[part]))})"
+            for part in ("base", "drop", "add")
         )
+        return over_base(base, drop, add, chain["keys"])
 
     def materialize(self, name: str, target: Path) -> Path:
         """Write layer `name` whole to `target` (a layer kept as a change has no such file)."""

@@ -31,6 +31,7 @@ import duckdb
 
 from pipelines.cleanse.incremental import POSITION_COLUMNS
 from pipelines.golden.survivorship import SurvivorshipConfig, build_golden, load_config
+from pipelines.workarea import WorkArea, over_base
 
 # What `build_golden_incrementally` changed in `provenance` since the base.
 PROVENANCE_DELTA = ("provenance_upserts", "provenance_removed")
@@ -38,6 +39,22 @@ PROVENANCE_DELTA = ("provenance_upserts", "provenance_removed")
 # stage tagged with the golden layer and the base it was built over, for the publish
 # (`prepare.changed_customers`).
 GOLDEN_CHANGES = "golden_changes"
+
+
+def load_golden_changes(
+    con: duckdb.DuckDBPyConnection,
+    work: WorkArea,
+    built_from: str | None,
+    as_name: str = "__golden_changes",
+) -> str | None:
+    """Load `GOLDEN_CHANGES` as view `as_name` if it leads from the golden records whose
+    identity is `built_from` (what a consumer's own base was built from) to the current
+    `golden` layer: then only its customers' golden records can differ from that base's.
+    Returns the view's name, or None (the consumer compares every customer)."""
+    if built_from is None or work.layer_metadata(GOLDEN_CHANGES, "base") != built_from:
+        return None
+    loaded = work.load_if_tagged(con, GOLDEN_CHANGES, {"golden": "golden"}, as_name)
+    return as_name if loaded else None
 
 
 def rules_fingerprint(config: SurvivorshipConfig) -> str:
@@ -140,7 +157,7 @@ def build_golden_incrementally(
     )
     build_golden(con, config, staged="__g_staged", assignment="__g_assignment")
     con.execute(
-        """
+        f"""
         ALTER TABLE golden RENAME TO __g_golden;
         ALTER TABLE provenance RENAME TO __g_provenance;
 
@@ -161,15 +178,13 @@ def build_golden_incrementally(
         -- their bases (`WorkArea.save_over`, the same rows); the kept rows stay in the
         -- base's order, the rebuilt customers' follow.
         CREATE OR REPLACE TEMP VIEW golden AS
-        SELECT * FROM base_golden ANTI JOIN __g_affected USING (customer_id)
-        UNION ALL BY NAME SELECT * FROM __g_golden;
+        {over_base("base_golden", "__g_affected", "__g_golden", ["customer_id"])};
 
         -- (4.3M rows at a million records; a copy in memory cost ~0.5 s a night.) The store
         -- takes provenance_upserts / _removed.
         CREATE OR REPLACE TEMP VIEW provenance AS
-        SELECT * FROM base_provenance ANTI JOIN __g_affected USING (customer_id)
-        UNION ALL BY NAME SELECT * FROM __g_provenance;
-        """
+        {over_base("base_provenance", "__g_affected", "__g_provenance", ["customer_id"])};
+        """  # noqa: S608 - constant names
     )
     affected = int(_scalar(con, "SELECT count(*) FROM __g_affected"))
     customers = int(_scalar(con, "SELECT count(*) FROM golden"))

@@ -22,7 +22,7 @@ from duckdb_engine import Dialect as DuckDBDialect
 import models
 from pipelines.cleanse import data_quality
 from pipelines.golden.history import build_history
-from pipelines.golden.incremental import GOLDEN_CHANGES, PROVENANCE_DELTA
+from pipelines.golden.incremental import PROVENANCE_DELTA, load_golden_changes
 from pipelines.marts.customer_360 import ACTIVITY_DELTA
 from pipelines.marts.kpi_monthly import build_kpi_monthly
 from pipelines.publish import store
@@ -829,14 +829,13 @@ def changed_customers(
     snapshot = work.root / PREVIOUS_STORE
     if not snapshot.exists() or _snapshot_revision(con) != head_revision():
         return False
-    base = work.layer_metadata(GOLDEN_CHANGES, "base")
-    if base is None or _held_by_snapshot(store_url, snapshot).get(CUSTOMER) != base:
-        return False
-    if not work.load_if_tagged(con, GOLDEN_CHANGES, {"golden": "golden"}, "__golden_changes"):
+    held = _held_by_snapshot(store_url, snapshot).get(CUSTOMER)
+    golden_changes = load_golden_changes(con, work, held)
+    if golden_changes is None:
         return False
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {CUSTOMERS_CHANGED} AS "  # noqa: S608 - constant names
-        "SELECT customer_id FROM __golden_changes "
+        f"SELECT customer_id FROM {golden_changes} "
         "UNION SELECT retired_customer_id FROM redirects"
     )
     return True
