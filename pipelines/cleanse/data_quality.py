@@ -1,5 +1,5 @@
-"""What `audit.data_quality` counts, record by record: which fields the source supplied and
-which are usable after cleansing.
+"""What `audit.data_quality` and the source assessment count, record by record: which fields
+the source supplied and which are usable after cleansing.
 
 Completeness = usable values / staged records; validity = supplied values that survived
 cleansing / supplied values, per source and field. Each staged record's answers are kept as
@@ -8,9 +8,14 @@ records from the bits of the records it kept and those of the few it cleansed ag
 of joining every mapped row to its staged row again. The field list lives here, in the
 cleansing package: a change to it changes the cleanse's fingerprint, and no kept bit
 outlives the definition it was computed with.
+
+The source assessment's validity (`extract.assessment`) has bits of its own after those:
+per canonical field, whether the mapped value was there and whether the staged one still is.
 """
 
 from __future__ import annotations
+
+from sources.registry import CANONICAL_FIELDS
 
 # (field, value as the source supplied it in `mapped` m, usable value after cleansing in
 # `staged` s).
@@ -32,19 +37,35 @@ QUALITY_FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# The source assessment's fields: every canonical field cleansing can reject.
+VALIDATED_FIELDS = tuple(f for f in CANONICAL_FIELDS if f != "party_type")
+# Where their bits start in `quality_bits` (after QUALITY_FIELDS' two each).
+_VALIDATED_BASE = 2 * len(QUALITY_FIELDS)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _supplied(expression: str) -> str:
     return f"nullif(trim(CAST({expression} AS VARCHAR)), '') IS NOT NULL"
 
 
 def quality_bits_sql() -> str:
-    """INTEGER expression over a mapped row `m` and its staged row `s`: bit 2i is set when
+    """BIGINT expression over a mapped row `m` and its staged row `s`: bit 2i is set when
     the source supplied field i of QUALITY_FIELDS, bit 2i+1 when it is usable after
-    cleansing."""
+    cleansing; then, from bit `_VALIDATED_BASE`, two per VALIDATED_FIELDS field: the mapped
+    value is not null, the staged value is not null."""
     terms = []
     for i, (_, supplied, usable) in enumerate(QUALITY_FIELDS):
         terms.append(f"CASE WHEN {_supplied(supplied)} THEN {1 << (2 * i)} ELSE 0 END")
         terms.append(f"CASE WHEN {usable} IS NOT NULL THEN {1 << (2 * i + 1)} ELSE 0 END")
-    return "CAST(" + " + ".join(terms) + " AS INTEGER)"
+    for j, field in enumerate(VALIDATED_FIELDS):
+        bit = _VALIDATED_BASE + 2 * j
+        terms.append(f"CASE WHEN m.{_ident(field)} IS NOT NULL THEN {1 << bit} ELSE 0 END")
+        terms.append(f"CASE WHEN s.{_ident(field)} IS NOT NULL THEN {1 << (bit + 1)} ELSE 0 END")
+    # The first terms sum below 2^18; the later constants are BIGINTs, and so is the sum.
+    return "CAST(" + " + ".join(terms) + " AS BIGINT)"
 
 
 def counts_sql(bits: str) -> str:
@@ -66,6 +87,26 @@ def counts_sql(bits: str) -> str:
     # order varies between runs, and the counts are saved and compared as a layer.
     return (
         f"WITH sums AS (SELECT source_system, count(*) AS records, {', '.join(sums)} "  # noqa: S608
+        f"FROM {bits} GROUP BY source_system) "
+        f"SELECT * FROM ({per_field}) ORDER BY source_system, field"
+    )
+
+
+def validity_counts_sql(bits: str) -> str:
+    """SELECT source_system, field, supplied, kept: per source and VALIDATED_FIELDS field,
+    the staged records whose mapped value was there, and of those, the ones whose value
+    survived cleansing; over relation `bits` (as for `counts_sql`)."""
+    per_field = " UNION ALL ".join(
+        f"SELECT source_system, '{field}' AS field, s{j} AS supplied, k{j} AS kept FROM sums"  # noqa: S608
+        for j, field in enumerate(VALIDATED_FIELDS)
+    )
+    sums = []
+    for j, _ in enumerate(VALIDATED_FIELDS):
+        bit = _VALIDATED_BASE + 2 * j
+        supplied, kept = f"(quality_bits >> {bit}) & 1", f"(quality_bits >> {bit + 1}) & 1"
+        sums.append(f"sum({supplied}) AS s{j}, sum({supplied} & {kept}) AS k{j}")
+    return (
+        f"WITH sums AS (SELECT source_system, {', '.join(sums)} "  # noqa: S608 - as counts_sql
         f"FROM {bits} GROUP BY source_system) "
         f"SELECT * FROM ({per_field}) ORDER BY source_system, field"
     )

@@ -77,8 +77,10 @@ STAGED_DROP = "_cli_staged_drop"
 STAGED_ADD = "_cli_staged_add"
 # The way from the base's staged records to this run's (`save_changes`).
 STAGED_CHANGES = "staged_changes"
-# audit.data_quality's counts of this run's staged records (`save_quality_counts`).
+# audit.data_quality's counts of this run's staged records, and the source assessment's
+# validity counts (`save_quality_counts`).
 QUALITY_COUNTS = "data_quality_counts"
+VALIDITY_COUNTS = "field_validity_counts"
 
 
 def _ident(name: str) -> str:
@@ -560,32 +562,32 @@ def save_changes(con: duckdb.DuckDBPyConnection, work: WorkArea) -> bool:
 
 def save_quality_counts(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None:
     """Save audit.data_quality's counts of the `staged` table (`QUALITY_COUNTS`, see
-    `data_quality.counts_sql`), tagged with the staged file's identity. Call it once `staged`
-    (with the erasure suppression applied) is saved: a suppressed record does not count."""
+    `data_quality.counts_sql`) and the source assessment's (`VALIDITY_COUNTS`, see
+    `data_quality.validity_counts_sql`), tagged with the staged layer's identity. Call it
+    once `staged` (with the erasure suppression applied) is saved: a suppressed record does
+    not count."""
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _cli_staged_bits AS SELECT source_system, quality_bits "  # noqa: S608
+        f"CREATE OR REPLACE TEMP TABLE _cli_staged_bits AS SELECT source_system, quality_bits "  # noqa: S608
         f"FROM {_BITS} SEMI JOIN staged USING (record_key)"
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW _cli_quality_counts AS "
-        + data_quality.counts_sql("_cli_staged_bits")
-    )
-    work.save(
-        con,
-        QUALITY_COUNTS,
-        "_cli_quality_counts",
-        metadata={"staged": work.identity("staged")},
-    )
-    con.execute("DROP VIEW _cli_quality_counts; DROP VIEW _cli_staged_bits")
+    tags = {"staged": work.identity("staged")}
+    for name, sql in (
+        (QUALITY_COUNTS, data_quality.counts_sql("_cli_staged_bits")),
+        (VALIDITY_COUNTS, data_quality.validity_counts_sql("_cli_staged_bits")),
+    ):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _cli_counts AS {sql}")
+        work.save(con, name, "_cli_counts", metadata=tags)
+    con.execute("DROP VIEW _cli_counts; DROP TABLE _cli_staged_bits")
 
 
 def quality_counts(
-    con: duckdb.DuckDBPyConnection, work: WorkArea, as_name: str = QUALITY_COUNTS
+    con: duckdb.DuckDBPyConnection, work: WorkArea, name: str = QUALITY_COUNTS
 ) -> str | None:
-    """Load `QUALITY_COUNTS` as view `as_name` if it counts the current `staged` layer;
-    returns the view's name, or None (then count from staged and mapped)."""
+    """Load counts layer `name` (QUALITY_COUNTS or VALIDITY_COUNTS) as a view of that name
+    if it counts the current `staged` layer; returns the view's name, or None (then count
+    from staged and mapped)."""
     tags = {"staged": "staged"}
-    return as_name if work.load_if_tagged(con, QUALITY_COUNTS, tags, as_name) else None
+    return name if work.load_if_tagged(con, name, tags) else None
 
 
 def staged_changes(

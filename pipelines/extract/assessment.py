@@ -28,6 +28,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from pipelines.cleanse import data_quality
+from pipelines.cleanse.incremental import VALIDITY_COUNTS, quality_counts
 from pipelines.extract.incremental import ident
 from pipelines.workarea import WorkArea, connect
 from sources.registry import CANONICAL_FIELDS
@@ -42,22 +44,28 @@ ASSESSMENT_SCHEMA = pa.schema(
         ("value", pa.float64()),
     ]
 )
-# Fields whose validity means something: cleansing can reject their value.
-VALIDATED_FIELDS = tuple(f for f in CANONICAL_FIELDS if f != "party_type")
 
 
-def _field_measures(con: duckdb.DuckDBPyConnection) -> None:
+def _field_measures(con: duckdb.DuckDBPyConnection, validity: str | None) -> None:
+    """`field_measures`: completeness over `mapped`, validity from the counts relation
+    `validity` (`data_quality.validity_counts_sql`, saved by the staging stage) or, if None,
+    counted here from staged joined to mapped."""
     completeness = ", ".join(
-        f"avg(CASE WHEN m.{ident(f)} IS NOT NULL THEN 1.0 ELSE 0.0 END) AS {ident(f)}"
-        for f in CANONICAL_FIELDS
+        f"count(m.{ident(f)}) / count(*) AS {ident(f)}" for f in CANONICAL_FIELDS
     )
-    validity = ", ".join(
-        f"CAST(count(s.{ident(f)}) FILTER (WHERE m.{ident(f)} IS NOT NULL) AS DOUBLE)"
-        f" / nullif(count(m.{ident(f)}) FILTER (WHERE s.source_row_number IS NOT NULL), 0)"
-        f" AS {ident(f)}"
-        for f in VALIDATED_FIELDS
-    )
-    # Field names come from CANONICAL_FIELDS (code, not input) and are quoted by sqlglot.
+    if validity is None:
+        validity = "__validity_counts"
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP VIEW __validity_bits AS
+            SELECT s.source_system, {data_quality.quality_bits_sql()} AS quality_bits
+            FROM staged s JOIN mapped m USING (source_system, source_row_number);
+            CREATE OR REPLACE TEMP VIEW {validity} AS
+            {data_quality.validity_counts_sql("__validity_bits")};
+            """  # noqa: S608 - constants only
+        )
+    # Field names come from CANONICAL_FIELDS (code, not input) and are quoted. A field no
+    # staged record of a source was supplied has no validity (as UNPIVOT drops NULLs).
     con.execute(
         f"""
         CREATE TABLE field_measures AS
@@ -65,74 +73,63 @@ def _field_measures(con: duckdb.DuckDBPyConnection) -> None:
             UNPIVOT (SELECT m.source_system, {completeness} FROM mapped m GROUP BY 1)
             ON COLUMNS(* EXCLUDE (source_system)) INTO NAME field VALUE value)
         UNION ALL
-        SELECT source_system, 'validity', field, value FROM (
-            UNPIVOT (SELECT m.source_system, {validity}
-                     FROM mapped m
-                     LEFT JOIN staged s USING (source_system, source_row_number)
-                     GROUP BY 1)
-            ON COLUMNS(* EXCLUDE (source_system)) INTO NAME field VALUE value)
-        """  # noqa: S608 - identifiers quoted by sqlglot
+        SELECT source_system, 'validity', field, kept / supplied
+        FROM {validity} WHERE supplied > 0
+        """  # noqa: S608 - identifiers quoted
     )
 
 
 def _record_measures(con: duckdb.DuckDBPyConnection) -> None:
+    """`record_measures`. Linked records are read from `assignment` alone: every staged
+    record has one row there, and a record key starts with its source's name (a registry
+    name, without ':')."""
     con.execute(
         """
-        CREATE TABLE linked AS
-        SELECT s.source_system, s.record_key, a.customer_id
-        FROM staged s JOIN assignment a USING (record_key);
-
-        CREATE TABLE known_by AS
-        SELECT DISTINCT customer_id, source_system FROM linked;
+        CREATE TEMP TABLE per_customer AS
+        SELECT customer_id, split_part(record_key, ':', 1) AS source_system, count(*) AS n
+        FROM assignment GROUP BY ALL;
 
         CREATE TABLE record_measures AS
         WITH counts AS (
-            SELECT m.source_system, count(*) AS n,
-                   (SELECT count(*) FROM (SELECT DISTINCT source_system, source_row_number
-                                          FROM quarantine) q
-                    WHERE q.source_system = m.source_system) AS quarantined
-            FROM mapped m GROUP BY 1
-        ),
-        dup AS (
-            SELECT source_system, count(*) AS linked, count(DISTINCT customer_id) AS customers
-            FROM linked GROUP BY 1
-        ),
-        overlap AS (
-            SELECT l.source_system,
-                   avg(CASE WHEN EXISTS (SELECT 1 FROM known_by k
-                                         WHERE k.customer_id = l.customer_id
-                                           AND k.source_system <> l.source_system)
-                            THEN 1.0 ELSE 0.0 END) AS overlap_any
-            FROM linked l GROUP BY 1
-        ),
-        pairwise AS (
-            SELECT l.source_system, k.source_system AS other,
-                   count(*) / any_value(d.linked) AS share
-            FROM linked l
-            JOIN known_by k ON k.customer_id = l.customer_id
-                           AND k.source_system <> l.source_system
-            JOIN dup d ON d.source_system = l.source_system
+            SELECT source_system, count(*) AS n FROM mapped GROUP BY 1
+        ), quarantined AS (
+            SELECT source_system, count(DISTINCT source_row_number) AS quarantined
+            FROM quarantine GROUP BY 1
+        ), sources AS (
+            SELECT customer_id, count(*) AS k FROM per_customer GROUP BY 1
+        ), dup AS (
+            -- linked records, their customers, and those records whose customer another
+            -- source knows too
+            SELECT p.source_system, sum(p.n) AS linked, count(*) AS customers,
+                   coalesce(sum(p.n) FILTER (WHERE s.k > 1), 0) AS overlapping
+            FROM per_customer p JOIN sources s USING (customer_id) GROUP BY 1
+        ), pairwise AS (
+            SELECT p.source_system, o.source_system AS other, sum(p.n) AS n
+            FROM per_customer p JOIN per_customer o
+              ON o.customer_id = p.customer_id AND o.source_system <> p.source_system
             GROUP BY 1, 2
         )
         SELECT source_system, 'rows' AS measure, '*' AS field, CAST(n AS DOUBLE) AS value
         FROM counts
-        UNION ALL SELECT source_system, 'quarantined', '*', quarantined FROM counts
-        UNION ALL SELECT source_system, 'quarantine_rate', '*',
-                         CASE WHEN n = 0 THEN 0.0 ELSE quarantined / n END FROM counts
+        UNION ALL SELECT c.source_system, 'quarantined', '*', coalesce(q.quarantined, 0)
+                  FROM counts c LEFT JOIN quarantined q USING (source_system)
+        UNION ALL SELECT c.source_system, 'quarantine_rate', '*',
+                         CASE WHEN c.n = 0 THEN 0.0 ELSE coalesce(q.quarantined, 0) / c.n END
+                  FROM counts c LEFT JOIN quarantined q USING (source_system)
         UNION ALL SELECT c.source_system, 'duplicates_in_source', '*',
                          coalesce(d.linked - d.customers, 0)
                   FROM counts c LEFT JOIN dup d USING (source_system)
         UNION ALL SELECT c.source_system, 'duplicate_rate', '*',
                          coalesce((d.linked - d.customers) / nullif(d.linked, 0), 0.0)
                   FROM counts c LEFT JOIN dup d USING (source_system)
-        UNION ALL SELECT source_system, 'overlap_any', '*', overlap_any FROM overlap
-        UNION ALL SELECT p.source_system, 'overlap_with:' || p.other, '*', p.share
-                  FROM pairwise p
-                  -- each pair of sources in both directions, 0 where they share nobody
-        UNION ALL SELECT a.source_system, 'overlap_with:' || b.source_system, '*', 0.0
+        UNION ALL SELECT source_system, 'overlap_any', '*', overlapping / linked FROM dup
+        -- each pair of sources in both directions, 0 where they share nobody
+        UNION ALL SELECT a.source_system, 'overlap_with:' || b.source_system, '*',
+                         coalesce(p.n / d.linked, 0.0)
                   FROM counts a JOIN counts b ON a.source_system <> b.source_system
-                  WHERE NOT EXISTS (SELECT 1 FROM pairwise p WHERE p.source_system =
-                                    a.source_system AND p.other = b.source_system)
+                  LEFT JOIN pairwise p
+                    ON p.source_system = a.source_system AND p.other = b.source_system
+                  LEFT JOIN dup d ON d.source_system = a.source_system
         """
     )
 
@@ -155,15 +152,16 @@ def _extraction_measures(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None
 
 
 def assess_sources(work: WorkArea, run_id: str) -> pa.Table:
-    """Compute the assessment from the work layers (mapped, staged, quarantine, assignment)
-    and write `publish_extra__audit__source_assessment`; returns its rows."""
+    """Compute the assessment from the work layers (mapped, staged, quarantine, assignment,
+    and the staging stage's validity counts when they count this staged layer) and write
+    `publish_extra__audit__source_assessment`; returns its rows."""
     con = connect()
     try:
         # Views: each measure reads only the columns it needs (copying every column of a
         # million mapped and staged rows first cost most of this stage).
         for name in ("mapped", "staged", "quarantine", "assignment"):
             work.load(con, name)
-        _field_measures(con)
+        _field_measures(con, quality_counts(con, work, VALIDITY_COUNTS))
         _record_measures(con)
         _extraction_measures(con, work)
         table = con.sql(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import duckdb
 import pyarrow.parquet as pq
+import pytest
 
 from pipelines import stages
+from pipelines.cleanse.incremental import VALIDITY_COUNTS
 from pipelines.extract.assessment import (
     ASSESSMENT_LAYER,
     assess_sources,
@@ -51,6 +54,25 @@ def test_assessment_measures_every_source(sync_env) -> None:
     # Some phones do not parse: their validity is below 1, as cleansing removed them.
     assert by[("crm", "validity", "phone")] < 1
     assert all(r["run_id"] == "run-a" for r in rows)
+
+    # Validity as defined: of the staged records whose phone was supplied, those whose
+    # phone survived cleansing.
+    con = duckdb.connect()
+    (supplied, kept), = con.execute(
+        f"""
+        SELECT count(*), count(s.phone)
+        FROM ({work.relation("mapped")}) m JOIN ({work.relation("staged")}) s
+             USING (source_system, source_row_number)
+        WHERE m.source_system = 'crm' AND m.phone IS NOT NULL
+        """  # noqa: S608 - the layers' own SQL
+    ).fetchall()
+    con.close()
+    assert by[("crm", "validity", "phone")] == pytest.approx(kept / supplied)
+    # The validity counted by the staging stage is what counting it here from staged and
+    # mapped gives (the assessment's way without them).
+    assert work.path(VALIDITY_COUNTS).exists()
+    work.path(VALIDITY_COUNTS).unlink()
+    assert assess_sources(work, "run-a").equals(table)
 
     markdown = assessment_markdown(table)
     assert markdown.startswith("## Source assessment")

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 
 from pipelines import quality, stages
-from pipelines.cleanse import incremental
+from pipelines.cleanse import data_quality, incremental
 from pipelines.cleanse.incremental import cleanse_incrementally, save_base
 from pipelines.extract.extract import build_mapped
 from pipelines.identity.erasure import apply_suppression, identifier_hash
@@ -240,9 +240,19 @@ def _assert_quality_counts_as_joined(work: WorkArea, mapped: Path) -> None:
     for counts in (None, incremental.quality_counts(con, work)):
         build_data_quality(con, "run", counts)
         figures.append(con.execute("SELECT * FROM new.audit__data_quality").fetchall())
+    # The source assessment's validity counts, likewise.
+    con.execute(
+        f"CREATE VIEW joined_bits AS SELECT s.source_system, {data_quality.quality_bits_sql()} "
+        "AS quality_bits FROM staged s JOIN mapped m USING (source_system, source_row_number)"
+    )
+    joined = con.execute(data_quality.validity_counts_sql("joined_bits")).fetchall()
+    saved = incremental.quality_counts(con, work, incremental.VALIDITY_COUNTS)
+    assert saved is not None
+    assert con.execute(f"SELECT * FROM {saved}").fetchall() == joined  # noqa: S608
     con.close()
     assert figures[0] == figures[1]
     assert len(figures[0]) > 20
+    assert len(joined) > 20 and any(kept < supplied for _, _, supplied, kept in joined)
 
 
 def _in_source_order(work: WorkArea, layer: str) -> str:
@@ -258,7 +268,7 @@ def _in_source_order(work: WorkArea, layer: str) -> str:
 
 def _assert_same_output(a: WorkArea, b: WorkArea) -> None:
     con = duckdb.connect()
-    for layer in ("staged", "quarantine", incremental.QUALITY_COUNTS):
+    for layer in ("staged", "quarantine", incremental.QUALITY_COUNTS, incremental.VALIDITY_COUNTS):
         left, right = (f"SELECT * FROM ({w.relation(layer)})" for w in (a, b))  # noqa: S608
         describe = "SELECT column_name, column_type FROM (DESCRIBE {})"
         assert con.execute(describe.format(left)).fetchall() == con.execute(

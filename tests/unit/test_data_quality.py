@@ -7,9 +7,10 @@ import pytest
 
 from pipelines.cleanse.data_quality import QUALITY_FIELDS
 from pipelines.publish.prepare import build_data_quality
+from sources.registry import CANONICAL_FIELDS
 
-FIELDS = ("given_name", "family_name", "full_name", "company_name", "email", "phone",
-          "address_line1", "postcode", "city", "country", "birth_date", "tax_id")
+# As in the mapped and staged layers: every canonical field, absent or not.
+FIELDS = CANONICAL_FIELDS
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict], extra: str = "") -> None:
