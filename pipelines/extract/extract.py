@@ -38,12 +38,11 @@ import pyarrow.parquet as pq
 
 from pipelines.extract import incremental
 from pipelines.extract.mapping import (
-    RAW_HASH,
     activity_mapping_sql,
     customer_mapping_sql,
     raw_records_sql,
 )
-from pipelines.workarea import WorkArea, connect, file_metadata
+from pipelines.workarea import WorkArea, connect, file_metadata, sql_literal
 from sources.connectors import MALFORMED_COLUMN, BatchStream, SourceReadError, open_location
 from sources.registry import Registry, SourceSpec, TableRead
 
@@ -449,6 +448,22 @@ def _raw_version(work: WorkArea, raw: Path) -> list[str | None]:
     return [str(raw.relative_to(work.root)), file_metadata(raw, "built_from")]
 
 
+# The `mapped` layer's metadata naming its part per source (`WorkArea.save_parts`) and what
+# that part was mapped from: {source: [part file, relative to the work area, `_mapped_from`]}.
+MAPPED_PARTS = "parts_by_source"
+
+
+def _mapped_from(
+    source: SourceSpec, view: str, columns: list[str], raw_version: list[str | None]
+) -> str:
+    """What a source's mapped rows are a function of: its mapping (the SQL, without the raw
+    row as JSON, which no part holds) and the version of the raw layer it reads."""
+    digest = hashlib.sha256()
+    digest.update(customer_mapping_sql(source, view, columns, raw_record=False).encode())
+    digest.update(json.dumps(raw_version).encode())
+    return digest.hexdigest()
+
+
 def save_source_load(work: WorkArea, loads: list[tuple[str, dt.datetime]]) -> None:
     """The `SOURCE_LOAD` layer: when this sync extracted each mapped source's table.
 
@@ -489,6 +504,10 @@ def build_mapped(
     con = connect() if con is None else con
     views: list[str] = []
     customer_selects: list[str] = []
+    # The layer's part per source and what it was mapped from (`_mapped_from`).
+    previous_parts = json.loads(work.layer_metadata("mapped", MAPPED_PARTS) or "{}")
+    parts: dict[str, list[str]] = {}
+    mapped_now: list[str] = []
     activity_selects: list[str] = []
     # What the activity layer is built from: its mapping SQL and the raw layers' versions.
     activity_inputs = hashlib.sha256()
@@ -505,11 +524,23 @@ def build_mapped(
         view = f"raw_{source.name}"
         con.read_parquet(str(raw)).create_view(view)
         views.append(view)
-        customer_selects.append(
-            customer_mapping_sql(source, view, _source_columns(str(raw)), raw_record=raw_record)
-        )
-        loads.append((source.name, table_loaded_at(work, source.name)))
+        columns = _source_columns(str(raw))
         customer_raw_versions[source.name] = _raw_version(work, raw)
+        made_from = _mapped_from(source, view, columns, customer_raw_versions[source.name])
+        kept = previous_parts.get(source.name)
+        if not raw_record and kept and kept[1] == made_from and (work.root / kept[0]).exists():
+            # The same raw rows mapped the same way: the last run's part is this run's.
+            kept_file = sql_literal(str(work.root / kept[0]))
+            customer_selects.append(f"SELECT * FROM read_parquet({kept_file})")  # noqa: S608
+            parts[source.name] = kept
+        else:
+            customer_selects.append(
+                customer_mapping_sql(source, view, columns, raw_record=raw_record)
+            )
+            part = work.part_path("mapped")
+            parts[source.name] = [str(part.relative_to(work.root)), made_from]
+            mapped_now.append(source.name)
+        loads.append((source.name, table_loaded_at(work, source.name)))
         counts[source.name] = pq.ParquetFile(raw).metadata.num_rows
         for activity in source.activities:
             raw_activity = work.raw_path(source.name, activity.name)
@@ -528,14 +559,23 @@ def build_mapped(
         "CREATE TABLE mapped AS "
         + " UNION ALL BY NAME ".join(f"({select})" for select in customer_selects)
     )
-    excluded = f"raw_record, {RAW_HASH}" if raw_record else RAW_HASH
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW mapped_layer AS SELECT * EXCLUDE ({excluded}) FROM mapped"  # noqa: S608 - constants
+    # Only the sources mapped again are written (their part without the raw row as JSON).
+    excluded = "EXCLUDE (raw_record)" if raw_record else ""
+    for name in mapped_now:
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW mapped_part AS SELECT * {excluded} FROM mapped "  # noqa: S608 - constants
+            f"WHERE source_system = {sql_literal(name)}"
+        )
+        work.write_query(con, work.root / parts[name][0], "mapped_part")
+    con.execute("DROP VIEW IF EXISTS mapped_part")
+    work.save_parts(
+        "mapped",
+        [work.root / part for part, _ in parts.values()],
+        metadata={
+            RAW_VERSIONS: json.dumps(customer_raw_versions),
+            MAPPED_PARTS: json.dumps(parts),
+        },
     )
-    work.save(
-        con, "mapped", "mapped_layer", metadata={RAW_VERSIONS: json.dumps(customer_raw_versions)}
-    )
-    con.execute("DROP VIEW mapped_layer")
     save_source_load(work, loads)
     # The activity (millions of rows) is mapped again only when a raw activity layer or its
     # mapping changed: on most nights none did.

@@ -36,8 +36,11 @@ def test_assessment_measures_every_source(sync_env) -> None:
     by = {k: r["value"] for k, r in zip(keys, rows, strict=True)}
     sources = {"crm", "billing", "servicedesk", "logistics", "marketing"}
     assert {r["source_system"] for r in rows} == sources
-    mapped = pq.read_table(work.path("mapped")).group_by("source_system").aggregate(
-        [("source_system", "count")]
+    mapped = (
+        duckdb.sql(work.relation("mapped"))
+        .to_arrow_table()
+        .group_by("source_system")
+        .aggregate([("source_system", "count")])
     )
     for source, count in zip(mapped.column(0).to_pylist(), mapped.column(1).to_pylist(),
                              strict=True):

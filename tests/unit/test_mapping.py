@@ -110,8 +110,7 @@ def test_raw_record_keeps_the_row_as_read(mapped, tmp_path: Path) -> None:
     raw = con.execute("SELECT raw_record FROM mapped WHERE source_record_id = '1'").fetchall()[0][0]
     assert '"first":"José"' in raw and '"new_col":"x"' in raw
     # The saved layer is every mapped row without it (only the cleansing reads it).
-    saved = WorkArea(tmp_path / "work").path("mapped")
-    layer = con.execute(f"SELECT * FROM read_parquet('{saved}')")
+    layer = con.execute(WorkArea(tmp_path / "work").relation("mapped"))
     assert "raw_record" not in [d[0] for d in layer.description]
     assert len(layer.fetchall()) == 3
 
@@ -187,3 +186,74 @@ def test_a_moved_work_area_keeps_its_mapped_activity(mapped, tmp_path: Path) -> 
     config.write_text(config.read_text().replace("          amount: value\n", ""))
     build_mapped(load_registry(config, env={}), work)
     assert work.path("activity").stat().st_mtime_ns != before
+
+
+TWO_SOURCES = """
+sources:
+  - name: crm
+    kind: csv
+    path: {crm}
+    delimiter: ";"
+    primary_key: id
+    fields: {{given_name: first}}
+  - name: billing
+    kind: csv
+    path: {billing}
+    delimiter: ";"
+    primary_key: id
+    fields: {{family_name: last}}
+"""
+
+
+def _mapped_rows(work: WorkArea) -> list[tuple]:
+    con = connect()
+    try:
+        return con.execute(work.relation("mapped")).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_source_whose_raw_layer_is_the_same_is_not_mapped_again(tmp_path: Path) -> None:
+    """`mapped` is kept a part per source: a nightly mapping (no raw row as JSON) writes only
+    the sources whose raw layer or mapping changed, and the layer reads as a mapping of
+    every source from scratch, in registry order."""
+    (tmp_path / "crm.csv").write_text("id;first\n1;Ana\n2;Luis\n")
+    (tmp_path / "billing.csv").write_text("id;last\n7;Gil\n8;Paz\n")
+    config = tmp_path / "sources.yaml"
+    config.write_text(
+        TWO_SOURCES.format(crm=tmp_path / "crm.csv", billing=tmp_path / "billing.csv")
+    )
+    registry = load_registry(config, env={})
+    work = WorkArea(tmp_path / "work")
+    for source in registry.sources:
+        extract_source(source, work, dt.datetime(2026, 1, 1))
+    build_mapped(registry, work, raw_record=False)
+    parts = json.loads(work.layer_metadata("mapped", "parts_by_source"))
+    first = _mapped_rows(work)
+    assert [r[0] for r in first] == ["crm", "crm", "billing", "billing"]
+
+    # Only billing changed at the source: crm's part is kept, billing's is written again.
+    (tmp_path / "billing.csv").write_text("id;last\n7;Gil\n8;Pazo\n9;Roca\n")
+    extract_source(registry.sources[1], work, dt.datetime(2026, 1, 2))
+    con = connect()
+    build_mapped(registry, work, con=con, raw_record=False)
+    in_connection = con.execute("SELECT * FROM mapped").fetchall()
+    con.close()
+    again = json.loads(work.layer_metadata("mapped", "parts_by_source"))
+    assert again["crm"] == parts["crm"]
+    assert again["billing"][0] != parts["billing"][0]
+    assert not (work.root / parts["billing"][0]).exists()  # the replaced part is removed
+    nightly = _mapped_rows(work)
+    assert nightly == in_connection  # the stage's table is the saved layer
+
+    # The same as mapping both sources from scratch (a full mapping writes every part).
+    build_mapped(registry, work)
+    fresh = json.loads(work.layer_metadata("mapped", "parts_by_source"))
+    assert fresh["crm"][0] != again["crm"][0]
+    assert _mapped_rows(work) == nightly
+    assert [r[0] for r in nightly] == ["crm", "crm", "billing", "billing", "billing"]
+    # Another mapping of crm's unchanged raw layer maps crm again.
+    config.write_text(config.read_text().replace("given_name: first", "full_name: first"))
+    build_mapped(load_registry(config, env={}), work, raw_record=False)
+    remapped = json.loads(work.layer_metadata("mapped", "parts_by_source"))
+    assert remapped["crm"] != fresh["crm"] and remapped["billing"] == fresh["billing"]
