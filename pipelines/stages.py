@@ -52,7 +52,7 @@ from pipelines.golden.incremental import (
 )
 from pipelines.golden.survivorship import build_golden
 from pipelines.golden.survivorship import load_config as load_survivorship
-from pipelines.identity.assign import assign_ids
+from pipelines.identity.assign import assign_ids, assign_ids_incrementally
 from pipelines.identity.erasure import apply_suppression
 from pipelines.link import clustering
 from pipelines.link.clustering import cluster, cluster_incrementally
@@ -80,6 +80,9 @@ from pipelines.marts.kpi_monthly import (
 from pipelines.publish import store
 from pipelines.publish.edit import store_lock
 from pipelines.publish.prepare import (
+    XREF as XREF_TABLE,
+)
+from pipelines.publish.prepare import (
     PairsVersion,
     build_publish_tables,
     changed_customers,
@@ -89,6 +92,7 @@ from pipelines.publish.prepare import (
     load_previous_state,
     restore_previous,
     save_assignment_moves,
+    snapshot_versions,
     table_loads,
 )
 from pipelines.settings import Settings
@@ -339,6 +343,12 @@ def _cluster_base_matches(work: WorkArea, inputs: str) -> bool:
     )
 
 
+# The records an incremental clustering clustered again or saw go (`cluster_incrementally`).
+CLUSTERS_TOUCHED = "clusters_touched"
+# The last identity assignment (a hard link), the next run's base.
+IDENTITY_BASE = "identity_base__assignment"
+
+
 def cluster_records(settings: Settings) -> dict[str, Any]:
     """Cluster the scored pairs. On a nightly run with the same settings and steward
     decisions as the last clustering, only the graph components that changed are clustered
@@ -398,6 +408,7 @@ def cluster_records(settings: Settings) -> dict[str, Any]:
     )
     con.unregister("decisions")
     version = uuid.uuid4().hex
+    base_version = work.layer_metadata("clusters", "version") or ""
     work.save(
         con,
         "clusters",
@@ -409,6 +420,13 @@ def cluster_records(settings: Settings) -> dict[str, Any]:
     )
     work.save(con, "cluster_review", metadata={"clusters": version})
     work.save(con, "review_pair")
+    if incremental:
+        # Which records' clusters may differ from the base clustering's (`assign_identity`).
+        work.save(
+            con, CLUSTERS_TOUCHED, metadata={"clusters": version, "base": base_version}
+        )
+    else:
+        work.path(CLUSTERS_TOUCHED).unlink(missing_ok=True)
     con.close()
     work.keep("pairs", CLUSTER_BASE_PAIRS)
     return {
@@ -419,6 +437,23 @@ def cluster_records(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _identity_base_matches(work: WorkArea, store_url: str) -> bool:
+    """Whether ids need assigning to the touched clusters only (`assign_ids_incrementally`):
+    this run's clusters are the last assignment's clustering plus `CLUSTERS_TOUCHED`, and
+    the store (still the snapshot this run took) holds that assignment's links."""
+    if not all(work.exists(name) for name in (CLUSTERS_TOUCHED, IDENTITY_BASE, "clusters")):
+        return False
+    base_version = work.layer_metadata(IDENTITY_BASE, "version")
+    return (
+        work.layer_metadata(CLUSTERS_TOUCHED, "clusters")
+        == work.layer_metadata("clusters", "version")
+        and work.layer_metadata(CLUSTERS_TOUCHED, "base")
+        == work.layer_metadata(IDENTITY_BASE, "clusters")
+        and base_version is not None
+        and snapshot_versions(work, store_url).get(XREF_TABLE) == base_version
+    )
+
+
 def assign_identity(settings: Settings) -> dict[str, Any]:
     """Stable customer ids against the store's previous state."""
     work = work_area(settings)
@@ -426,13 +461,27 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
     previous = load_previous_state(con, settings.store_url, work)
     identity_inputs(con)
     _materialise(con, work, "clusters")
-    result = assign_ids(con)
-    for name in ("assignment", "id_changes", "redirects"):
+    if _identity_base_matches(work, settings.store_url):
+        work.load(con, CLUSTERS_TOUCHED, "clusters_touched")
+        work.load(con, IDENTITY_BASE, "base_assignment")
+        result = assign_ids_incrementally(con, "clusters_touched", "base_assignment")
+        mode = "incremental"
+    else:
+        result = assign_ids(con)
+        mode = "full"
+    clusters = work.layer_metadata("clusters", "version") or ""
+    # Tagged with the clustering it assigns (the next run's base) and a version the store
+    # remembers its links by.
+    tags = {"clusters": clusters, "version": uuid.uuid4().hex}
+    work.save(con, "assignment", metadata=tags)
+    for name in ("id_changes", "redirects"):
         work.save(con, name)
     # For the publish: which records' customers changed, found here from the tables loaded.
     save_assignment_moves(con, work)
     con.close()
+    work.keep("assignment", IDENTITY_BASE)
     return {
+        "mode": mode,
         "previous_customers": previous["core.customer"],
         "customers": result.customers,
         "created": result.created,

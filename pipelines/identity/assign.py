@@ -125,18 +125,19 @@ def _issue_ids(con: duckdb.DuckDBPyConnection) -> None:
         pending = retry
 
 
-def assign_ids(con: duckdb.DuckDBPyConnection) -> IdentityResult:
+def assign_ids(con: duckdb.DuckDBPyConnection, clusters: str = "clusters") -> IdentityResult:
+    """Assign ids to the clusters of relation `clusters` (see the module docstring)."""
     create_empty_inputs(con)
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE cluster_size AS
         SELECT cluster_id, count(*) AS n, min(record_key) AS anchor
-        FROM clusters GROUP BY cluster_id;
+        FROM {clusters} GROUP BY cluster_id;
 
         -- How many of each cluster's records each previous id holds.
         CREATE OR REPLACE TEMP TABLE claim AS
         SELECT c.cluster_id, p.customer_id, count(*) AS n
-        FROM clusters c JOIN previous_xref p USING (record_key)
+        FROM {clusters} c JOIN previous_xref p USING (record_key)
         GROUP BY ALL;
 
         -- Each previous id goes to the cluster holding most of its records.
@@ -164,18 +165,18 @@ def assign_ids(con: duckdb.DuckDBPyConnection) -> IdentityResult:
         FROM won w JOIN survivor s USING (cluster_id)
         WHERE w.customer_id <> s.customer_id
         ORDER BY 1;
-        """
+        """  # noqa: S608 - a relation name from the caller
     )
     _issue_ids(con)
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE cluster_customer AS
         SELECT cluster_id, customer_id FROM survivor
         UNION ALL SELECT cluster_id, customer_id FROM issued;
 
         CREATE OR REPLACE TABLE assignment AS
         SELECT c.record_key, cc.customer_id, cs.n AS cluster_size
-        FROM clusters c
+        FROM {clusters} c
         JOIN cluster_customer cc USING (cluster_id)
         JOIN cluster_size cs USING (cluster_id)
         ORDER BY c.record_key;
@@ -199,7 +200,7 @@ def assign_ids(con: duckdb.DuckDBPyConnection) -> IdentityResult:
         WHERE i.cluster_id IS NOT NULL
            OR cc.customer_id IN (SELECT customer_id FROM redirects)
         ORDER BY cc.customer_id;
-        """
+        """  # noqa: S608 - a relation name from the caller
     )
     counts = con.execute(
         """
@@ -217,4 +218,54 @@ def assign_ids(con: duckdb.DuckDBPyConnection) -> IdentityResult:
         merged_ids_retired=retired,
         split_ids_created=split,
         unchanged=customers - created - split,
+    )
+
+
+def assign_ids_incrementally(
+    con: duckdb.DuckDBPyConnection, touched: str, base: str
+) -> IdentityResult:
+    """`assign_ids` when the previous state is what the last assignment (relation `base`:
+    record_key, customer_id, cluster_size) left in the store and every record not in
+    `touched(record_key)` is in the cluster it was in then, with the same records.
+
+    Such a cluster claims only its previous id, which no other cluster claims (each id held
+    one cluster's records, inactive records claim nothing): it keeps that id, with no merge,
+    split or new id, and its records keep their base row. So ids are assigned to the
+    clusters holding a touched record only (a previous id one of them claims held records
+    of touched clusters only: the last clustering put them in one cluster, which a
+    touched record's change re-clustered whole), and the result is `assign_ids` over every
+    cluster. Counts the customers of the whole assignment."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __touched_clusters AS
+        SELECT record_key, cluster_id FROM clusters
+        WHERE cluster_id IN (SELECT cluster_id FROM clusters SEMI JOIN {touched} USING (record_key))
+        """  # noqa: S608 - a relation name from the caller
+    )
+    result = assign_ids(con, "__touched_clusters")
+    con.execute(
+        f"""
+        ALTER TABLE assignment RENAME TO __touched_assignment;
+        CREATE OR REPLACE TABLE assignment AS
+        SELECT * FROM (
+            SELECT record_key, customer_id, cluster_size FROM {base}
+            ANTI JOIN {touched} USING (record_key)
+            ANTI JOIN __touched_clusters USING (record_key)
+            UNION ALL SELECT * FROM __touched_assignment
+        )
+        ORDER BY record_key;
+        DROP TABLE __touched_assignment;
+        DROP TABLE __touched_clusters;
+        """  # noqa: S608 - a relation name from the caller
+    )
+    (customers,), = con.execute(
+        "SELECT count(DISTINCT customer_id) FROM assignment"
+    ).fetchall()
+    kept = int(customers) - result.customers
+    return IdentityResult(
+        customers=int(customers),
+        created=result.created,
+        merged_ids_retired=result.merged_ids_retired,
+        split_ids_created=result.split_ids_created,
+        unchanged=result.unchanged + kept,
     )

@@ -468,7 +468,8 @@ def cluster_incrementally(
     are found by a search from those records (at most MAX_SEARCH_ROUNDS hops, else by
     labelling the whole graph). The figures returned count the whole result; the edge,
     weak-cut and review figures are those of the components clustered again, besides
-    `records_reclustered`."""
+    `records_reclustered`. Creates `clusters_touched(record_key)`: the records clustered
+    again or gone; every other record is in the cluster it was in, with the same records."""
     _decisions(con, must_link, cannot_link)
     con.execute(
         f"""
@@ -548,6 +549,9 @@ def cluster_incrementally(
             UNION ALL SELECT record_key, cluster_id FROM __inc_clusters
         )
         ORDER BY cluster_id, record_key;
+
+        -- What the identity stage needs to assign ids to the changed clusters only.
+        CREATE OR REPLACE TABLE clusters_touched AS SELECT record_key FROM __inc_region;
 
         -- A review entry names a cluster by one of its records (the smallest).
         CREATE OR REPLACE TEMP TABLE __inc_review AS SELECT * FROM cluster_review;

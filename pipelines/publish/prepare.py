@@ -967,7 +967,17 @@ def table_loads(
         # The store then holds the customers built from these golden records
         # (`changed_customers`).
         versions[CUSTOMER] = work.identity("golden")
+    assignment = work.layer_metadata("assignment", "version")
+    if assignment:
+        # ... and the links of this assignment (`assign_identity` starts from it).
+        versions[XREF] = assignment
     return published_loads(work, deltas, writers, versions)
+
+
+def snapshot_versions(work: WorkArea, store_url: str | None) -> dict[str, str]:
+    """The table versions the store remembers (`store.held_versions`), if the store is
+    still the snapshot this run took of it (`load_previous_state`)."""
+    return _held_by_snapshot(store_url, work.root / PREVIOUS_STORE)
 
 
 def _held_by_snapshot(store_url: str | None, snapshot: Path) -> dict[str, str]:

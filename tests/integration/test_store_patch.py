@@ -18,6 +18,7 @@ from pipelines import stages, workarea
 from pipelines.definitions import build_defs
 from pipelines.extract.extract import raw_records
 from pipelines.golden.survivorship import build_golden
+from pipelines.identity.assign import assign_ids
 from pipelines.link.clustering import cluster
 from pipelines.marts.customer_360 import build_customer_360, resolve_activity
 from pipelines.marts.kpi_monthly import CUSTOMER_MONTHS, build_customer_months
@@ -165,6 +166,25 @@ def assert_xref_like_a_full_build(work: WorkArea, published: Path) -> None:
     assert differs[:2] == (0, 0) and differs[2] > 0
 
 
+def assert_identity_like_a_full_assignment(work: WorkArea, before: Path, scratch: Path) -> None:
+    """The ids the identity stage assigned (to the touched clusters only, on a nightly run)
+    are what assigning ids to every cluster gives against the store the run started from."""
+    con = connect()
+    store_copy = scratch / "store.duckdb"
+    store_copy.parent.mkdir(parents=True)
+    shutil.copyfile(before, store_copy)
+    prepare.load_previous_state(con, f"duckdb:///{store_copy}", WorkArea(scratch / "work"))
+    prepare.identity_inputs(con)
+    con.execute(f"CREATE TABLE clusters AS {work.relation('clusters')}")  # noqa: S608
+    assign_ids(con)
+    for table in ("assignment", "id_changes", "redirects"):
+        whole = con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()  # noqa: S608
+        kept = con.execute(f"SELECT * FROM ({work.relation(table)}) ORDER BY ALL").fetchall()  # noqa: S608
+        assert kept == whole, table
+    assert con.execute("SELECT count(*) FROM id_changes").fetchall()[0][0] > 0
+    con.close()
+
+
 def assert_customers_like_a_full_build(work: WorkArea, before: Path, published: Path) -> None:
     """core.customer as a whole build gives it from this run's golden records and the store
     before the run: every golden record active with its values, the customers whose values
@@ -296,8 +316,17 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
         return customers_known[-1]
 
     monkeypatch.setattr(stages, "changed_customers", recording_changed_customers)
+    identities: list[str] = []
+    real_identity = stages.assign_ids_incrementally
+
+    def recording_identity(*args):
+        identities.append("incremental")
+        return real_identity(*args)
+
+    monkeypatch.setattr(stages, "assign_ids_incrementally", recording_identity)
     run_sync()
     assert writes == ["fresh"]  # the first publish builds the store
+    assert identities == []
     before = tmp_path / "before.duckdb"
     shutil.copyfile(sync_env.store_path, before)
 
@@ -368,6 +397,9 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     assert customers_known == [False, True]
     assert held["core.customer"] == work.identity("golden")
     assert_customers_like_a_full_build(work, before, sync_env.store_path)
+    # Ids were assigned to the clusters the change touched only, as if to every cluster.
+    assert identities == ["incremental"]
+    assert_identity_like_a_full_assignment(work, before, tmp_path / "identity")
     # The publish took the records whose customers moved from the identity stage.
     con = connect()
     assert prepare._load_assignment_moves(con, work)

@@ -6,7 +6,7 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.identity.assign import assign_ids, new_customer_id
+from pipelines.identity.assign import assign_ids, assign_ids_incrementally, new_customer_id
 
 
 def run(clusters: dict[str, str], previous: dict[str, str]) -> dict:
@@ -118,3 +118,69 @@ def test_invariants_over_random_histories(first: dict, second: dict) -> None:
     # Idempotent: a third run on the same clusters changes nothing.
     three = run(clusters(second), two["ids"])
     assert three["ids"] == two["ids"] and three["changes"] == []
+
+
+def _assigned(con: duckdb.DuckDBPyConnection) -> tuple:
+    return tuple(
+        con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()  # noqa: S608
+        for table in ("assignment", "id_changes", "redirects")
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    first=partition,
+    touched_groups=st.sets(st.integers(0, 4)),
+    regroup=st.dictionaries(
+        st.sampled_from([f"s:{i}" for i in range(12)] + [f"n:{i}" for i in range(3)]),
+        st.integers(0, 3),
+    ),
+)
+def test_touched_clusters_only_assign_like_every_cluster(
+    first: dict, touched_groups: set, regroup: dict
+) -> None:
+    """Last run's clusters `first`; this run re-clusters the records of the groups in
+    `touched_groups` (whole old clusters) and new records as `regroup` says (a touched
+    record it leaves out is gone); every other cluster stays as it was."""
+    anchors: dict = {}
+    for key in sorted(first):
+        anchors.setdefault(first[key], key)
+    before = {key: anchors[group] for key, group in first.items()}
+    touched = {k for k, g in first.items() if g in touched_groups} | {
+        k for k in regroup if k.startswith("n:")
+    }
+    now = {k: c for k, c in before.items() if k not in touched}
+    regrouped = {k: g for k, g in regroup.items() if k in touched}
+    new_anchors: dict = {}
+    for key in sorted(regrouped):
+        new_anchors.setdefault(regrouped[key], key)
+    now.update({k: new_anchors[g] for k, g in regrouped.items()})
+    one = run(before, {})
+    results = []
+    for incremental in (False, True):
+        con = duckdb.connect()
+        con.execute("CREATE TABLE clusters (record_key VARCHAR, cluster_id VARCHAR)")
+        if now:
+            con.executemany("INSERT INTO clusters VALUES (?, ?)", list(now.items()))
+        con.execute("CREATE TABLE previous_xref (record_key VARCHAR, customer_id VARCHAR)")
+        con.executemany("INSERT INTO previous_xref VALUES (?, ?)", list(one["ids"].items()))
+        if incremental:
+            sizes = {c: list(before.values()).count(c) for c in before.values()}
+            con.execute(
+                "CREATE TABLE base (record_key VARCHAR, customer_id VARCHAR, cluster_size BIGINT)"
+            )
+            con.executemany(
+                "INSERT INTO base VALUES (?, ?, ?)",
+                [(k, one["ids"][k], sizes[before[k]]) for k in before],
+            )
+            con.execute("CREATE TABLE touched (record_key VARCHAR)")
+            if touched:
+                con.executemany("INSERT INTO touched VALUES (?)", [(k,) for k in touched])
+            result = assign_ids_incrementally(con, "touched", "base")
+        else:
+            result = assign_ids(con)
+        results.append((result, _assigned(con)))
+        con.close()
+    (whole, whole_rows), (part, part_rows) = results
+    assert part_rows == whole_rows
+    assert part == whole
