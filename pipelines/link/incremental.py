@@ -135,7 +135,8 @@ def link_incrementally(
     if (changed + removed) > max_share * n_records:
         return None
 
-    _create_input(con, staged, model)
+    # Only scored, never trained on: unsorted (sorting a million records: ~0.3 s a night).
+    _create_input(con, staged, model, ordered=False)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __inc_changed AS SELECT * FROM {_INPUT_TABLE} "  # noqa: S608
         "SEMI JOIN __inc_changed_keys USING (record_key)"

@@ -301,8 +301,12 @@ def link(
     )
 
 
-def _create_input(con: duckdb.DuckDBPyConnection, staged: str, model: LinkModel) -> None:
-    """The records Splink sees: only the columns the model uses, plus derived ones."""
+def _create_input(
+    con: duckdb.DuckDBPyConnection, staged: str, model: LinkModel, *, ordered: bool = True
+) -> None:
+    """The records Splink sees: only the columns the model uses, plus derived ones; in
+    record_key order if `ordered` (training samples by position; scoring alone does not
+    depend on the order)."""
     select = [f"s.{_ident(c)}" for c in (*REQUIRED_COLUMNS, *model.columns)]
     joins = ""
     if NICKNAME_COLUMN in model.derived_columns:
@@ -319,7 +323,8 @@ def _create_input(con: duckdb.DuckDBPyConnection, staged: str, model: LinkModel)
     # Not a TEMP table: the u estimation's second thread reads it through a cursor of its own.
     con.execute(
         f"CREATE OR REPLACE TABLE {_INPUT_TABLE} AS "  # noqa: S608
-        f"SELECT {', '.join(select)} FROM {_ident(staged)} s {joins} ORDER BY s.record_key"
+        f"SELECT {', '.join(select)} FROM {_ident(staged)} s {joins}"
+        + (" ORDER BY s.record_key" if ordered else "")
     )
 
 
