@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import duckdb
 
+from pipelines.workarea import over_base
+
 # What `resolve_activity_incrementally` changed in `resolved_activity`: the kept rows of the
 # keys it resolved again, and those keys (the publish applies them to core.activity).
 ACTIVITY_DELTA = ("activity_upserts", "activity_removed")
@@ -237,6 +239,11 @@ def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
     return int(con.execute("SELECT count(*) FROM customer_360").fetchall()[0][0])
 
 
+# The change an incremental build makes to its base (`build_customer_360_incrementally`).
+C360_DROP = "__c360_drop"
+C360_ADD = "__c360_add"
+
+
 def build_customer_360_incrementally(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, golden_changes: str | None = None
 ) -> int:
@@ -250,10 +257,16 @@ def build_customer_360_incrementally(
     records, and on the activity resolved to it. So it is built again if it gained or lost
     a record (`moved_records`, both customers), if activity was resolved again to it or away
     from it (`activity_upserts`, and the base's rows of `activity_removed`), or if its
-    golden profile differs from its base row; every other row is the base's, dated
-    `as_of` like a full build's. `golden_changes` (customer_id), if given, names every
-    customer whose golden record can differ from the one the base was built from (the
-    golden stage's): only their profiles are compared, not every customer's."""
+    golden profile differs from its base row; every other row is the base's, with the
+    as_of it was built on (a row's as_of is the night it was last built: the publish
+    keeps the store's where the figures are the same, so re-dating every row each night
+    only made the whole layer differ). `golden_changes` (customer_id), if given, names
+    every customer whose golden record can differ from the one the base was built from
+    (the golden stage's): only their profiles are compared, not every customer's.
+
+    Creates the view `customer_360` over the base and its change: `C360_DROP` (the base's
+    customers built again or gone) and `C360_ADD` (the rows built again), for
+    `WorkArea.save_over`."""
     profiles = "golden g"
     if golden_changes is not None:
         profiles = (
@@ -277,15 +290,19 @@ def build_customer_360_incrementally(
     )
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE customer_360 AS
-        SELECT * FROM (
-            SELECT b.* REPLACE ($as_of AS as_of) FROM base_customer_360 b
-            SEMI JOIN golden USING (customer_id)
-            ANTI JOIN __c360_affected USING (customer_id)
-            UNION ALL BY NAME ({_customer_360_rows("__c360_affected")}))
-        ORDER BY customer_id
+        CREATE OR REPLACE TEMP TABLE {C360_ADD} AS
+        {_customer_360_rows("__c360_affected")} ORDER BY customer_id
         """,  # noqa: S608
         {"as_of": as_of},
     )
-    con.execute("DROP TABLE __c360_affected")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {C360_DROP} AS
+        SELECT customer_id FROM __c360_affected
+        UNION SELECT customer_id FROM base_customer_360 ANTI JOIN golden USING (customer_id);
+        DROP TABLE __c360_affected;
+        CREATE OR REPLACE TEMP VIEW customer_360 AS
+        {over_base("base_customer_360", C360_DROP, C360_ADD, ["customer_id"])}
+        """  # noqa: S608 - constant names
+    )
     return int(con.execute("SELECT count(*) FROM customer_360").fetchall()[0][0])
