@@ -69,6 +69,7 @@ from pipelines.marts.customer_360 import (
     ACTIVITY_DELTA,
     C360_ADD,
     C360_DROP,
+    MART_CHANGES,
     build_customer_360,
     build_customer_360_incrementally,
     resolve_activity,
@@ -88,6 +89,7 @@ from pipelines.publish.prepare import (
     PairsVersion,
     build_publish_tables,
     changed_customers,
+    changed_marts,
     changed_records,
     identity_inputs,
     linked_pairs_sql,
@@ -637,6 +639,7 @@ def customer_360(settings: Settings) -> dict[str, Any]:
         counts = resolve_activity(con, activity_raw)
         _drop_change(work, ACTIVITY_DELTA)
     mart_incremental = incremental and work.exists(CUSTOMER_360_BASE[0])
+    mart_base = work.identity(CUSTOMER_360_BASE[0]) if mart_incremental else ""
     if mart_incremental:
         work.load(con, CUSTOMER_360_BASE[0], "base_customer_360")
         # The golden records that can differ from those the base mart was built from.
@@ -676,8 +679,14 @@ def customer_360(settings: Settings) -> dict[str, Any]:
             con, "customer_360", base=CUSTOMER_360_BASE[0], drop=C360_DROP, add=C360_ADD,
             keys=["customer_id"], metadata=mart_tags,
         )
+        # For the publish: only these customers' rows can differ from the base's.
+        work.save(
+            con, MART_CHANGES, C360_DROP,
+            metadata={"customer_360": work.identity("customer_360"), "base": mart_base},
+        )
     else:
         work.save(con, "customer_360", metadata=mart_tags)
+        work.path(MART_CHANGES).unlink(missing_ok=True)
     con.close()
     _keep_bases(
         work,
@@ -811,6 +820,7 @@ def publish(
         pairs = _pairs_version(con, work)
         changed = changed_records(con, work, store_url=settings.store_url, pairs=pairs)
         customers_changed = changed_customers(con, work, store_url=settings.store_url)
+        marts_changed = changed_marts(con, work, store_url=settings.store_url)
         _linked_pairs(con, whole=not changed)
         unmapped_rows = []
         for path in sorted((work.root / "raw").glob("*.unmapped.json")):
@@ -842,6 +852,7 @@ def publish(
             run_summary=summary,
             changed=changed,
             customers_changed=customers_changed,
+            marts_changed=marts_changed,
             quality_counts=quality_counts(con, work),
         )
         if verify is not None:
@@ -854,6 +865,7 @@ def publish(
             pairs=pairs,
             changed=changed,
             customers_changed=customers_changed,
+            marts_changed=marts_changed,
         )
         # (`linked_pairs` stays: the evidence view reads it if the store asks for it whole.)
         con.execute("DROP TABLE all_quarantine")

@@ -242,6 +242,10 @@ def build_customer_360(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
 # The change an incremental build makes to its base (`build_customer_360_incrementally`).
 C360_DROP = "__c360_drop"
 C360_ADD = "__c360_add"
+# Which customers' mart rows an incremental build made again or removed, saved by the
+# activity stage tagged with the mart layer and its base, for the publish
+# (`prepare.changed_marts`).
+MART_CHANGES = "customer_360_changes"
 
 
 def build_customer_360_incrementally(

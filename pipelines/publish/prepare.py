@@ -23,7 +23,7 @@ import models
 from pipelines.cleanse import data_quality
 from pipelines.golden.history import build_history
 from pipelines.golden.incremental import PROVENANCE_DELTA, load_golden_changes
-from pipelines.marts.customer_360 import ACTIVITY_DELTA
+from pipelines.marts.customer_360 import ACTIVITY_DELTA, MART_CHANGES
 from pipelines.marts.kpi_monthly import build_kpi_monthly
 from pipelines.publish import store
 from pipelines.publish.store import (
@@ -89,6 +89,10 @@ CUSTOMERS_CHANGED = "__customers_changed"
 CUSTOMER_CHANGED_ROWS = "__customer_changed"
 HISTORY_CHANGED_ROWS = "__history_changed"  # (see `build_history`)
 CUSTOMER = "core.customer"
+# The mart rows that can differ from the store's (`changed_marts`) and their new rows.
+MART = "marts.customer_360"
+MARTS_CHANGED = "__marts_changed"
+MART_CHANGED_ROWS = "__mart_changed"
 HISTORY = "core.customer_history"
 # The records whose customer or cluster size differ from the store's (`save_assignment_moves`).
 ASSIGNMENT_MOVES = "assignment_moves"
@@ -281,6 +285,7 @@ def build_publish_tables(
     run_summary: dict,
     changed: bool = False,
     customers_changed: bool = False,
+    marts_changed: bool = False,
     quality_counts: str | None = None,
 ) -> None:
     """Fill `new.<schema>__<table>` tables from the work layers loaded in `con` (golden,
@@ -288,7 +293,8 @@ def build_publish_tables(
     staged, mapped) and the previous state (core.* mirrored tables). `changed`: the records
     whose store rows can change are known (`changed_records`), the rest are the store's;
     `customers_changed`: likewise the customers whose core.customer rows can
-    (`changed_customers`). `quality_counts`: the data-quality counts of staged, if the
+    (`changed_customers`); `marts_changed`: the customers whose marts.customer_360 rows can
+    (`changed_marts`). `quality_counts`: the data-quality counts of staged, if the
     staging stage saved them."""
     con.execute("CREATE SCHEMA IF NOT EXISTS new")
     params = {"run": run_id, "now": now}
@@ -421,7 +427,7 @@ def build_publish_tables(
         """,
         params,
     )
-    _customer_360_keeping_as_of(con)
+    _customer_360_keeping_as_of(con, restricted=marts_changed)
     summary = pa.table({"summary": [run_summary]})
     con.register("run_summary", summary)
     _run_sql(
@@ -582,11 +588,16 @@ def _evidence_rows(
         """  # noqa: S608 - column and table names come from this module and the pairs table
 
 
-def _customer_360_keeping_as_of(con: duckdb.DuckDBPyConnection) -> None:
+def _customer_360_keeping_as_of(
+    con: duckdb.DuckDBPyConnection, *, restricted: bool = False
+) -> None:
     """`new.marts__customer_360`: the stage's rows, where a customer's figures are the same
     as the store holds, with the store's as_of (the sync that last changed them). Moving the
     date of every row each night made the whole table change every night: 377k rows
-    rewritten at a million records where a 1% change moves a few thousand."""
+    rewritten at a million records where a 1% change moves a few thousand.
+    `restricted`: only the customers of MARTS_CHANGED can differ from the store's rows
+    (`changed_marts`): their rows go to MART_CHANGED_ROWS, and `new.marts__customer_360` is
+    a view of the store's other rows and those."""
     figures = [
         c
         for c in models.metadata.tables["marts.customer_360"].columns
@@ -595,15 +606,30 @@ def _customer_360_keeping_as_of(con: duckdb.DuckDBPyConnection) -> None:
     # Typed as the store holds them, so a value the store rounds the same compares equal.
     new = ", ".join(f'CAST(c."{c.name}" AS {_column_type(c)})' for c in figures)
     old = ", ".join(f'p."{c.name}"' for c in figures)
+    mart, previous, target = "customer_360", "marts.customer_360", "new.marts__customer_360"
+    if restricted:
+        mart, previous = (
+            f"(SELECT * FROM {t} SEMI JOIN {MARTS_CHANGED} USING (customer_id))"  # noqa: S608
+            for t in (mart, previous)
+        )
+        target = MART_CHANGED_ROWS
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE new.marts__customer_360 AS
+        CREATE OR REPLACE TABLE {target} AS
         SELECT c.* REPLACE (
                    CASE WHEN p.customer_id IS NOT NULL AND ({new}) IS NOT DISTINCT FROM ({old})
                         THEN p.as_of ELSE c.as_of END AS as_of)
-        FROM customer_360 c LEFT JOIN marts.customer_360 p ON p.customer_id = c.customer_id
+        FROM {mart} c LEFT JOIN {previous} p ON p.customer_id = c.customer_id
         """  # noqa: S608 - identifiers from the models
     )
+    if restricted:
+        con.execute(
+            f"""
+            CREATE OR REPLACE VIEW new.marts__customer_360 AS
+            SELECT * FROM marts.customer_360 ANTI JOIN {MARTS_CHANGED} USING (customer_id)
+            UNION ALL BY NAME SELECT * FROM {MART_CHANGED_ROWS}
+            """  # noqa: S608 - constant names
+        )
 
 
 def build_data_quality(
@@ -841,6 +867,30 @@ def changed_customers(
     return True
 
 
+def changed_marts(
+    con: duckdb.DuckDBPyConnection, work: WorkArea, *, store_url: str | None
+) -> bool:
+    """Whether the customers whose marts.customer_360 rows can differ from the store's are
+    known; if so, creates MARTS_CHANGED (customer_id).
+
+    They are known when the store snapshot holds the mart published from the layer this
+    run's mart was built over (`MART_CHANGES`, tagged with both): every other customer's
+    row is that base's, which the store holds with its as_of."""
+    snapshot = work.root / PREVIOUS_STORE
+    if not snapshot.exists() or _snapshot_revision(con) != head_revision():
+        return False
+    held = _held_by_snapshot(store_url, snapshot).get(MART)
+    if held is None or work.layer_metadata(MART_CHANGES, "base") != held:
+        return False
+    if not work.load_if_tagged(con, MART_CHANGES, {"customer_360": "customer_360"}):
+        return False
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {MARTS_CHANGED} AS "  # noqa: S608 - constant names
+        f"SELECT DISTINCT customer_id FROM {MART_CHANGES}"
+    )
+    return True
+
+
 def changed_records(
     con: duckdb.DuckDBPyConnection,
     work: WorkArea,
@@ -921,6 +971,7 @@ def table_loads(
     pairs: PairsVersion | None = None,
     changed: bool = False,
     customers_changed: bool = False,
+    marts_changed: bool = False,
 ) -> list[TableLoad]:
     """Save every `new.*` table as a layer, except those whose change against a store
     snapshot (SNAPSHOT_DELTA_TABLES) is worked out: their whole layer is written only if the
@@ -928,7 +979,8 @@ def table_loads(
     (at a million records, their whole layers cost ~2.5 s a night for nothing).
     The linkage evidence's and the xref's changes are read from the records that changed
     when those are known (`changed`: see `changed_records`; `pairs` names the pairs file),
-    the customers' from the customers that changed (`customers_changed`).
+    the customers' from the customers that changed (`customers_changed`), the mart's from
+    the customers whose rows were built again (`marts_changed`).
     Saved `new.*` tables are dropped. Returns how publish loads them."""
     snapshot = work.root / PREVIOUS_STORE
     deltas = {}
@@ -946,6 +998,11 @@ def table_loads(
                 only = f"customer_id IN (SELECT customer_id FROM {CUSTOMERS_CHANGED})"  # noqa: S608
                 rows = CUSTOMER_CHANGED_ROWS if table == CUSTOMER else HISTORY_CHANGED_ROWS
                 deltas[table] = _snapshot_delta(con, work, table, snapshot, (rows, only))
+            elif marts_changed and table == MART:
+                only = f"customer_id IN (SELECT customer_id FROM {MARTS_CHANGED})"  # noqa: S608
+                deltas[table] = _snapshot_delta(
+                    con, work, table, snapshot, (MART_CHANGED_ROWS, only)
+                )
             else:
                 deltas[table] = _snapshot_delta(con, work, table, snapshot)
     writers = {}
@@ -967,6 +1024,9 @@ def table_loads(
         # The store then holds the customers built from these golden records
         # (`changed_customers`).
         versions[CUSTOMER] = work.identity("golden")
+    if work.exists("customer_360"):
+        # ... and this mart (`changed_marts`).
+        versions[MART] = work.identity("customer_360")
     assignment = work.layer_metadata("assignment", "version")
     if assignment:
         # ... and the links of this assignment (`assign_identity` starts from it).

@@ -319,6 +319,14 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
         return customers_known[-1]
 
     monkeypatch.setattr(stages, "changed_customers", recording_changed_customers)
+    marts_known: list[bool] = []
+    real_changed_marts = stages.changed_marts
+
+    def recording_changed_marts(*args, **kwargs):
+        marts_known.append(real_changed_marts(*args, **kwargs))
+        return marts_known[-1]
+
+    monkeypatch.setattr(stages, "changed_marts", recording_changed_marts)
     identities: list[str] = []
     real_identity = stages.assign_ids_incrementally
 
@@ -399,6 +407,10 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     # store held the customers of the golden records they were built over).
     assert customers_known == [False, True]
     assert held["core.customer"] == work.identity("golden")
+    # marts.customer_360: only the customers whose rows the activity stage built again were
+    # compared (the store held the mart this run's was built over); dates checked below.
+    assert marts_known == [False, True]
+    assert held["marts.customer_360"] == work.identity("customer_360")
     assert_customers_like_a_full_build(work, before, sync_env.store_path)
     # Ids were assigned to the clusters the change touched only, as if to every cluster.
     assert identities == ["incremental"]
@@ -454,10 +466,13 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     held = json.loads(versions.read_text())
     held["tables"]["core.linkage_evidence"] = "another pairs file"
     held["tables"]["core.customer"] = "another golden layer"
+    held["tables"]["marts.customer_360"] = "another mart layer"
     versions.write_text(json.dumps(held))
     run_sync()
     assert len(evidence_deltas) == 1
     assert customers_known[-1] is False
+    assert marts_known[-1] is False
+    assert "marts.customer_360" not in differences(second, sync_env.store_path)
     assert "core.customer" not in differences(second, sync_env.store_path)
     assert "core.linkage_evidence" not in differences(second, sync_env.store_path)
 
