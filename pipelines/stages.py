@@ -83,9 +83,7 @@ from pipelines.marts.kpi_monthly import (
 from pipelines.publish import store
 from pipelines.publish.edit import store_lock
 from pipelines.publish.prepare import (
-    XREF as XREF_TABLE,
-)
-from pipelines.publish.prepare import (
+    XREF,
     PairsVersion,
     build_publish_tables,
     changed_customers,
@@ -454,7 +452,7 @@ def _identity_base_matches(work: WorkArea, store_url: str) -> bool:
         and work.layer_metadata(CLUSTERS_TOUCHED, "base")
         == work.layer_metadata(IDENTITY_BASE, "clusters")
         and base_version is not None
-        and snapshot_versions(work, store_url).get(XREF_TABLE) == base_version
+        and snapshot_versions(work, store_url).get(XREF) == base_version
     )
 
 
