@@ -462,13 +462,15 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
     con = connect()
     previous = load_previous_state(con, settings.store_url, work)
     identity_inputs(con)
-    _materialise(con, work, "clusters")
     if _identity_base_matches(work, settings.store_url):
+        # Views: only the touched clusters are read whole.
+        _load(con, work, "clusters")
         work.load(con, CLUSTERS_TOUCHED, "clusters_touched")
         work.load(con, IDENTITY_BASE, "base_assignment")
         result = assign_ids_incrementally(con, "clusters_touched", "base_assignment")
         mode = "incremental"
     else:
+        _materialise(con, work, "clusters")
         result = assign_ids(con)
         mode = "full"
     clusters = work.layer_metadata("clusters", "version") or ""

@@ -615,7 +615,7 @@ def load_registry(path: Path | str, env: dict[str, str] | None = None) -> Regist
         )
     try:
         # libyaml's loader where PyYAML has it: every stage loads the registry, and the
-        # pure-Python parser took ~0.3 s for this 9 KB file beside a busy extract.
+        # pure-Python parser took ~0.3 s for this 9 KB file beside busy extract lanes (py-spy).
         document = yaml.load(  # noqa: S506 - a safe loader either way
             path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         )

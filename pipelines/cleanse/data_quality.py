@@ -43,10 +43,6 @@ VALIDATED_FIELDS = tuple(f for f in CANONICAL_FIELDS if f != "party_type")
 _VALIDATED_BASE = 2 * len(QUALITY_FIELDS)
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _supplied(expression: str) -> str:
     return f"nullif(trim(CAST({expression} AS VARCHAR)), '') IS NOT NULL"
 
@@ -62,10 +58,21 @@ def quality_bits_sql() -> str:
         terms.append(f"CASE WHEN {usable} IS NOT NULL THEN {1 << (2 * i + 1)} ELSE 0 END")
     for j, field in enumerate(VALIDATED_FIELDS):
         bit = _VALIDATED_BASE + 2 * j
-        terms.append(f"CASE WHEN m.{_ident(field)} IS NOT NULL THEN {1 << bit} ELSE 0 END")
-        terms.append(f"CASE WHEN s.{_ident(field)} IS NOT NULL THEN {1 << (bit + 1)} ELSE 0 END")
+        # Canonical field names are plain identifiers (code constants).
+        terms.append(f"CASE WHEN m.{field} IS NOT NULL THEN {1 << bit} ELSE 0 END")
+        terms.append(f"CASE WHEN s.{field} IS NOT NULL THEN {1 << (bit + 1)} ELSE 0 END")
     # The first terms sum below 2^18; the later constants are BIGINTs, and so is the sum.
     return "CAST(" + " + ".join(terms) + " AS BIGINT)"
+
+
+def joined_bits_sql(staged: str = "staged", mapped: str = "mapped") -> str:
+    """SELECT source_system, quality_bits: every staged record's bits, counted from relation
+    `staged` joined to its row in `mapped` (what a consumer does when the staging stage's
+    saved counts do not describe the staged layer it reads)."""
+    return (
+        f"SELECT s.source_system, {quality_bits_sql()} AS quality_bits "  # noqa: S608
+        f"FROM {staged} s JOIN {mapped} m USING (source_system, source_row_number)"
+    )
 
 
 def counts_sql(bits: str) -> str:

@@ -56,13 +56,9 @@ def _field_measures(con: duckdb.DuckDBPyConnection, validity: str | None) -> Non
     if validity is None:
         validity = "__validity_counts"
         con.execute(
-            f"""
-            CREATE OR REPLACE TEMP VIEW __validity_bits AS
-            SELECT s.source_system, {data_quality.quality_bits_sql()} AS quality_bits
-            FROM staged s JOIN mapped m USING (source_system, source_row_number);
-            CREATE OR REPLACE TEMP VIEW {validity} AS
-            {data_quality.validity_counts_sql("__validity_bits")};
-            """  # noqa: S608 - constants only
+            f"CREATE OR REPLACE TEMP VIEW __validity_bits AS {data_quality.joined_bits_sql()};"
+            f"CREATE OR REPLACE TEMP VIEW {validity} AS "
+            f"{data_quality.validity_counts_sql('__validity_bits')}"
         )
     # Field names come from CANONICAL_FIELDS (code, not input) and are quoted. A field no
     # staged record of a source was supplied has no validity (as UNPIVOT drops NULLs).

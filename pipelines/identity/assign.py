@@ -248,6 +248,8 @@ def assign_ids_incrementally(
         ALTER TABLE assignment RENAME TO __touched_assignment;
         CREATE OR REPLACE TABLE assignment AS
         SELECT * FROM (
+            -- Not touched: gone records are touched; records of a touched cluster are
+            -- too (it was clustered again whole), the second join only makes sure.
             SELECT record_key, customer_id, cluster_size FROM {base}
             ANTI JOIN {touched} USING (record_key)
             ANTI JOIN __touched_clusters USING (record_key)

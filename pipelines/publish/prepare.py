@@ -641,12 +641,8 @@ def build_data_quality(
     if counts is None:
         counts = "__quality_counts"
         con.execute(
-            f"""
-            CREATE OR REPLACE TEMP VIEW __quality_bits AS
-            SELECT s.source_system, {data_quality.quality_bits_sql()} AS quality_bits
-            FROM staged s JOIN mapped m USING (source_system, source_row_number);
-            CREATE OR REPLACE TEMP VIEW {counts} AS {data_quality.counts_sql("__quality_bits")};
-            """  # noqa: S608 - constants only
+            f"CREATE OR REPLACE TEMP VIEW __quality_bits AS {data_quality.joined_bits_sql()};"
+            f"CREATE OR REPLACE TEMP VIEW {counts} AS {data_quality.counts_sql('__quality_bits')}"
         )
     # The relation's name is a constant or the caller's; the run id is bound.
     con.execute(
@@ -852,10 +848,7 @@ def changed_customers(
     golden records this run's were built over (`GOLDEN_CHANGES`, tagged with both): a
     customer's row depends only on its golden record and its previous row, so only the
     customers built again can differ, and the ids a merge retires (they leave the table)."""
-    snapshot = work.root / PREVIOUS_STORE
-    if not snapshot.exists() or _snapshot_revision(con) != head_revision():
-        return False
-    held = _held_by_snapshot(store_url, snapshot).get(CUSTOMER)
+    held = _held_at_head(con, work, store_url, CUSTOMER)
     golden_changes = load_golden_changes(con, work, held)
     if golden_changes is None:
         return False
@@ -867,6 +860,18 @@ def changed_customers(
     return True
 
 
+def _held_at_head(
+    con: duckdb.DuckDBPyConnection, work: WorkArea, store_url: str | None, table: str
+) -> str | None:
+    """The version of `table` the store remembers, if the store is still this run's
+    snapshot and at the head revision (a migration may change rows a restricted build
+    would take as the store's)."""
+    snapshot = work.root / PREVIOUS_STORE
+    if not snapshot.exists() or _snapshot_revision(con) != head_revision():
+        return None
+    return _held_by_snapshot(store_url, snapshot).get(table)
+
+
 def changed_marts(
     con: duckdb.DuckDBPyConnection, work: WorkArea, *, store_url: str | None
 ) -> bool:
@@ -876,10 +881,7 @@ def changed_marts(
     They are known when the store snapshot holds the mart published from the layer this
     run's mart was built over (`MART_CHANGES`, tagged with both): every other customer's
     row is that base's, which the store holds with its as_of."""
-    snapshot = work.root / PREVIOUS_STORE
-    if not snapshot.exists() or _snapshot_revision(con) != head_revision():
-        return False
-    held = _held_by_snapshot(store_url, snapshot).get(MART)
+    held = _held_at_head(con, work, store_url, MART)
     if held is None or work.layer_metadata(MART_CHANGES, "base") != held:
         return False
     if not work.load_if_tagged(con, MART_CHANGES, {"customer_360": "customer_360"}):

@@ -117,8 +117,8 @@ def _head_of(files: tuple[tuple[str, int], ...]) -> str:
 
 def head_revision() -> str:
     """The newest migration: a store at another revision is migrated by its next publish.
-    Remembered per set of migration files (alembic reads every script to tell: ~0.3 s, and
-    a publish asks several times)."""
+    Remembered per set of migration files (alembic reads every script to tell: ~0.3 s under
+    py-spy, and a publish asks several times)."""
     return _head_of(_migration_files())
 
 
@@ -725,7 +725,8 @@ def _publish_duckdb(url: str, loads: list[TableLoad], *, fresh: bool = False) ->
         held = held_versions(store)
         deltas = {load.table for load in loads if _delta_applies(load, store, held)}
         shutil.copyfile(store, building)
-        # A patchable store is at the head revision: nothing to migrate (alembic: ~0.3 s).
+        # A patchable store is at the head revision: nothing to migrate (alembic: ~0.3 s,
+        # py-spy).
         patch = lambda con: _patch_duckdb(con, loads, deltas)  # noqa: E731
         if _write_next(building, patch, migrate=False):
             how = "patched"

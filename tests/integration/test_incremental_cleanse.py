@@ -241,10 +241,7 @@ def _assert_quality_counts_as_joined(work: WorkArea, mapped: Path) -> None:
         build_data_quality(con, "run", counts)
         figures.append(con.execute("SELECT * FROM new.audit__data_quality").fetchall())
     # The source assessment's validity counts, likewise.
-    con.execute(
-        f"CREATE VIEW joined_bits AS SELECT s.source_system, {data_quality.quality_bits_sql()} "
-        "AS quality_bits FROM staged s JOIN mapped m USING (source_system, source_row_number)"
-    )
+    con.execute(f"CREATE VIEW joined_bits AS {data_quality.joined_bits_sql()}")
     joined = con.execute(data_quality.validity_counts_sql("joined_bits")).fetchall()
     saved = incremental.quality_counts(con, work, incremental.VALIDITY_COUNTS)
     assert saved is not None

@@ -7,7 +7,9 @@ import datetime as dt
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
@@ -61,6 +63,26 @@ def change_crm(demo: Path) -> None:
     )
     con.commit()
     con.close()
+
+
+def record_calls(
+    monkeypatch: pytest.MonkeyPatch,
+    owner: object,
+    name: str,
+    note: Callable[[Any], Any] = lambda result: result,
+) -> list:
+    """Wrap `owner.name` so that each call still happens and `note(result)` is appended to
+    the list returned."""
+    calls: list = []
+    real = getattr(owner, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        calls.append(note(result))
+        return result
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
 
 
 def run_loads(work: WorkArea) -> list[store.TableLoad]:
@@ -282,24 +304,12 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
         return real_apply(con, load, column_list)
 
     monkeypatch.setattr(store, "_apply_delta", recording_apply)
-    reclustered: list[int] = []
-    real_incremental = stages.cluster_incrementally
-
-    def recording_incremental(*args, **kwargs):
-        counts = real_incremental(*args, **kwargs)
-        reclustered.append(counts["records_reclustered"])
-        return counts
-
-    monkeypatch.setattr(stages, "cluster_incrementally", recording_incremental)
-    evidence_deltas: list[int] = []
-    real_evidence_delta = prepare._evidence_delta
-
-    def recording_evidence_delta(*args):
-        delta = real_evidence_delta(*args)
-        evidence_deltas.append(pq.read_table(delta.upserts).num_rows)
-        return delta
-
-    monkeypatch.setattr(prepare, "_evidence_delta", recording_evidence_delta)
+    reclustered = record_calls(
+        monkeypatch, stages, "cluster_incrementally", lambda c: c["records_reclustered"]
+    )
+    evidence_deltas = record_calls(
+        monkeypatch, prepare, "_evidence_delta", lambda d: pq.read_table(d.upserts).num_rows
+    )
     marts: list[int] = []
     real_mart = stages.build_customer_360_incrementally
 
@@ -311,30 +321,11 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
         return marts[-1]
 
     monkeypatch.setattr(stages, "build_customer_360_incrementally", recording_mart)
-    customers_known: list[bool] = []
-    real_changed_customers = stages.changed_customers
-
-    def recording_changed_customers(*args, **kwargs):
-        customers_known.append(real_changed_customers(*args, **kwargs))
-        return customers_known[-1]
-
-    monkeypatch.setattr(stages, "changed_customers", recording_changed_customers)
-    marts_known: list[bool] = []
-    real_changed_marts = stages.changed_marts
-
-    def recording_changed_marts(*args, **kwargs):
-        marts_known.append(real_changed_marts(*args, **kwargs))
-        return marts_known[-1]
-
-    monkeypatch.setattr(stages, "changed_marts", recording_changed_marts)
-    identities: list[str] = []
-    real_identity = stages.assign_ids_incrementally
-
-    def recording_identity(*args):
-        identities.append("incremental")
-        return real_identity(*args)
-
-    monkeypatch.setattr(stages, "assign_ids_incrementally", recording_identity)
+    customers_known = record_calls(monkeypatch, stages, "changed_customers")
+    marts_known = record_calls(monkeypatch, stages, "changed_marts")
+    identities = record_calls(
+        monkeypatch, stages, "assign_ids_incrementally", lambda _: "incremental"
+    )
     run_sync()
     assert writes == ["fresh"]  # the first publish builds the store
     assert identities == []
@@ -497,14 +488,7 @@ def test_stale_assignment_moves_make_the_publish_compare_whole(
     change_crm(own_demo)
     monkeypatch.setattr(stages, "utcnow", lambda: today() + dt.timedelta(days=2))
     monkeypatch.setattr(stages, "save_assignment_moves", lambda con, work: None)
-    known: list[bool] = []
-    real_changed = stages.changed_records
-
-    def recording_changed(*args, **kwargs):
-        known.append(real_changed(*args, **kwargs))
-        return known[-1]
-
-    monkeypatch.setattr(stages, "changed_records", recording_changed)
+    known = record_calls(monkeypatch, stages, "changed_records")
     real_publish = store.publish
 
     def publish_then_write_all(url, loads, *, fresh=False):
