@@ -31,7 +31,7 @@ import pyarrow as pa
 from pipelines.cleanse import data_quality
 from pipelines.cleanse.incremental import VALIDITY_COUNTS, quality_counts
 from pipelines.extract.incremental import ident
-from pipelines.workarea import WorkArea, connect
+from pipelines.workarea import WorkArea, connect, sql_literal
 from sources.registry import CANONICAL_FIELDS
 
 ASSESSMENT_LAYER = "publish_extra__audit__source_assessment"
@@ -78,12 +78,40 @@ def _field_measures(con: duckdb.DuckDBPyConnection, validity: str | None) -> Non
 def _record_measures(con: duckdb.DuckDBPyConnection) -> None:
     """`record_measures`. Linked records are read from `assignment` alone: every staged
     record has one row there, and a record key starts with its source's name (a registry
-    name, without ':')."""
+    name, without ':'). One row per customer with a count per source: most customers have
+    one record per source, so counting per (customer, source) pair first and joining those
+    pairs to themselves for the overlaps took twice as long at a million records."""
+    sources = [
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT source_system FROM mapped WHERE source_system IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
+    counted = ", ".join(
+        f"count(*) FILTER (WHERE starts_with(record_key, {sql_literal(s + ':')})) AS n{i}"
+        for i, s in enumerate(sources)
+    ) or "0 AS none"
+    known_by = " + ".join(f"(n{i} > 0)::INTEGER" for i in range(len(sources))) or "0"
+    # Per source: its linked records, their customers, and those records whose customer
+    # another source knows too; per pair of sources: the first's records the second knows.
+    figures = " UNION ALL ".join(
+        f"SELECT {sql_literal(s)} AS source_system, sum(n{i}) AS linked, "  # noqa: S608
+        f"count(*) FILTER (WHERE n{i} > 0) AS customers, "
+        f"coalesce(sum(n{i}) FILTER (WHERE known_by > 1), 0) AS overlapping FROM per_customer"
+        for i, s in enumerate(sources)
+    ) or "SELECT NULL::VARCHAR AS source_system, 0 AS linked, 0 AS customers, 0 AS overlapping"
+    pairwise = " UNION ALL ".join(
+        f"SELECT {sql_literal(s)} AS source_system, {sql_literal(o)} AS other, "  # noqa: S608
+        f"sum(n{i}) FILTER (WHERE n{j} > 0) AS n FROM per_customer"
+        for i, s in enumerate(sources)
+        for j, o in enumerate(sources)
+        if i != j
+    ) or "SELECT NULL::VARCHAR AS source_system, NULL::VARCHAR AS other, 0 AS n"
     con.execute(
-        """
+        f"""
         CREATE TEMP TABLE per_customer AS
-        SELECT customer_id, split_part(record_key, ':', 1) AS source_system, count(*) AS n
-        FROM assignment GROUP BY ALL;
+        SELECT *, {known_by} AS known_by FROM (
+            SELECT {counted} FROM assignment GROUP BY customer_id);
 
         CREATE TABLE record_measures AS
         WITH counts AS (
@@ -91,19 +119,10 @@ def _record_measures(con: duckdb.DuckDBPyConnection) -> None:
         ), quarantined AS (
             SELECT source_system, count(DISTINCT source_row_number) AS quarantined
             FROM quarantine GROUP BY 1
-        ), sources AS (
-            SELECT customer_id, count(*) AS k FROM per_customer GROUP BY 1
         ), dup AS (
-            -- linked records, their customers, and those records whose customer another
-            -- source knows too
-            SELECT p.source_system, sum(p.n) AS linked, count(*) AS customers,
-                   coalesce(sum(p.n) FILTER (WHERE s.k > 1), 0) AS overlapping
-            FROM per_customer p JOIN sources s USING (customer_id) GROUP BY 1
+            SELECT * FROM ({figures}) WHERE linked > 0
         ), pairwise AS (
-            SELECT p.source_system, o.source_system AS other, sum(p.n) AS n
-            FROM per_customer p JOIN per_customer o
-              ON o.customer_id = p.customer_id AND o.source_system <> p.source_system
-            GROUP BY 1, 2
+            SELECT * FROM ({pairwise}) WHERE n > 0
         )
         SELECT source_system, 'rows' AS measure, '*' AS field, CAST(n AS DOUBLE) AS value
         FROM counts
@@ -126,7 +145,7 @@ def _record_measures(con: duckdb.DuckDBPyConnection) -> None:
                   LEFT JOIN pairwise p
                     ON p.source_system = a.source_system AND p.other = b.source_system
                   LEFT JOIN dup d ON d.source_system = a.source_system
-        """
+        """  # noqa: S608 - source names quoted as literals, aliases generated
     )
 
 
