@@ -35,6 +35,7 @@ from pipelines.extract.extract import (
     ExtractResult,
     build_mapped,
     extract_table,
+    mapped_parts,
     raw_records,
     run_load_time,
 )
@@ -202,6 +203,7 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
         full=settings.full_refresh,
         max_share=settings.incremental_max_share,
         raw_records=partial(raw_records, work, "mapped"),
+        parts=mapped_parts(work),
     )
     # The erasure suppression applies to every staged row, kept or cleansed, every run.
     suppression = store.read_tables(settings.store_url, ["audit.suppression"])

@@ -453,6 +453,13 @@ def _raw_version(work: WorkArea, raw: Path) -> list[str | None]:
 MAPPED_PARTS = "parts_by_source"
 
 
+def mapped_parts(work: WorkArea) -> dict[str, str]:
+    """The `mapped` layer's part file per source, in the layer's order (empty if the layer
+    is not kept in parts): a part is written once, so the same file is the same rows."""
+    parts = json.loads(work.layer_metadata("mapped", MAPPED_PARTS) or "{}")
+    return {source: part for source, (part, _) in parts.items()}
+
+
 def _mapped_from(
     source: SourceSpec, view: str, columns: list[str], raw_version: list[str | None]
 ) -> str:

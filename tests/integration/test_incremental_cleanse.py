@@ -67,10 +67,14 @@ def _versions(demo_mapped: Path, tmp_path: Path) -> tuple[Path, Path]:
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
     con.execute("CREATE TABLE m AS SELECT * FROM read_parquet(?)", [str(demo_mapped)])
-    ids = dict(
-        con.execute(
-            "SELECT source_row_number, source_record_id FROM m WHERE source_system = 'crm'"
-        ).fetchall()
+    ids, servicedesk_ids = (
+        dict(
+            con.execute(
+                "SELECT source_row_number, source_record_id FROM m WHERE source_system = ?",
+                [system],
+            ).fetchall()
+        )
+        for system in ("crm", "servicedesk")
     )
     # Records quarantined for lack of identifying fields in the first run: billing rows 2
     # (stays, same row number) and 20 (stays, but row 3 is deleted before it: its row number
@@ -84,12 +88,15 @@ def _versions(demo_mapped: Path, tmp_path: Path) -> tuple[Path, Path]:
                 f"OR (source_system = 'crm' AND source_row_number = 6) THEN NULL ELSE {c} END "
                 f"AS {c}" for c in IDENTIFYING)},
             -- crm row 5: a birth date in the future on the first run's date, not the second's
-            CASE WHEN source_system = 'crm' AND source_row_number = 5 THEN '2030-01-02'
-                 ELSE birth_date END AS birth_date,
+            -- (servicedesk row 5 too, a source the second run does not change)
+            CASE WHEN source_system IN ('crm', 'servicedesk') AND source_row_number = 5
+                 THEN '2030-01-02' ELSE birth_date END AS birth_date,
             -- crm row 17: no primary key in both runs; crm row 30 shares crm row 31's key
             -- in the first run only, and is the newer version then (row 31 is quarantined)
+            -- (servicedesk row 8 shares row 9's key in both runs)
             CASE WHEN source_system = 'crm' AND source_row_number = 17 THEN NULL
                  WHEN source_system = 'crm' AND source_row_number = 30 THEN $id31
+                 WHEN source_system = 'servicedesk' AND source_row_number = 8 THEN $sd9
                  ELSE source_record_id END AS source_record_id,
             CASE WHEN source_system = 'crm' AND source_row_number = 30
                  THEN TIMESTAMP '2029-12-31 00:00:00' ELSE source_updated_at
@@ -97,7 +104,7 @@ def _versions(demo_mapped: Path, tmp_path: Path) -> tuple[Path, Path]:
         )
         FROM m
         """,  # noqa: S608 - constants only
-        {"id31": ids[31]},
+        {"id31": ids[31], "sd9": servicedesk_ids[9]},
     )
     crm_id = dict(
         con.execute(
@@ -312,17 +319,27 @@ def _reasons(work: WorkArea, system: str, row: int) -> list[str]:
     return [r[0] for r in rows]
 
 
+@pytest.mark.parametrize("by_part", [False, True])
 def test_incremental_cleanse_equals_full_cleanse(
-    demo_mapped: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    by_part: bool, demo_mapped: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`by_part`: the input is named part by part (as `build_mapped` does), the second run
+    changing the crm and billing parts only: the others' rows are the base's, not hashed
+    again, yet their duplicates, birth dates and suppressions are handled as before."""
     monkeypatch.setenv("ERASURE_SALT", SALT)
     m0, m1 = _versions(demo_mapped, tmp_path)
+    parts: list[dict[str, Any]] = [{}, {}]
+    if by_part:
+        parts = [
+            {"parts": {s: f"{s}-0" for s in SOURCES}},
+            {"parts": {s: f"{s}-{int(s in ('crm', 'billing'))}" for s in SOURCES}},
+        ]
     # crm row 21 is suppressed in both runs, crm row 22 (kept from the base) from the second.
     first_suppressed = _record_key(m0, "crm", 21)
     second_suppressed = _record_key(m0, "crm", 22)
     work = WorkArea(tmp_path / "incremental")
 
-    first = _run(work, m0, TODAY_1, _suppression(first_suppressed))
+    first = _run(work, m0, TODAY_1, _suppression(first_suppressed), **parts[0])
     assert first["cleanse_mode"] == "full"
     assert first["rows_kept"] == 0
     assert _reasons(work, "billing", 20) == ["no_identifying_fields"]
@@ -334,7 +351,17 @@ def test_incremental_cleanse_equals_full_cleanse(
     before.write_bytes(work.path("staged").read_bytes())
 
     suppression = _suppression(first_suppressed, second_suppressed)
-    second = _run(work, m1, TODAY_2, suppression)
+    if by_part:
+        # What the second run would not hash again: the parts it did not change.
+        con = connect()
+        con.execute("CREATE TABLE mapped AS SELECT * FROM read_parquet(?)", [str(m1)])
+        columns = incremental._hashed_columns(con, "mapped")
+        con.close()
+        reused = incremental._reused_sources(
+            work, parts[1]["parts"], columns, incremental.code_fingerprint(), full=False
+        )
+        assert reused == ["servicedesk", "logistics", "marketing"]
+    second = _run(work, m1, TODAY_2, suppression, **parts[1])
     assert second["cleanse_mode"] == "incremental", second["cleanse_mode_reason"]
     assert second["changes_saved"]
     _assert_changes_complete(work, before)
@@ -366,8 +393,16 @@ def test_incremental_cleanse_equals_full_cleanse(
         f"SELECT birth_date FROM ({work.relation('staged')}) WHERE source_system = 'crm' "  # noqa: S608
         "AND source_row_number = 5"
     ).fetchall()
-    con.close()
     assert birth_date == dt.date(2030, 1, 2)  # no longer in the future
+    (birth_date,), = con.execute(
+        f"SELECT birth_date FROM ({work.relation('staged')}) "  # noqa: S608
+        "WHERE source_system = 'servicedesk' AND source_row_number = 5"
+    ).fetchall()
+    con.close()
+    assert birth_date == dt.date(2030, 1, 2)
+    assert "duplicate_primary_key" in _reasons(work, "servicedesk", 8) + _reasons(
+        work, "servicedesk", 9
+    )
 
 
 def test_unchanged_input_keeps_everything_but_duplicates_and_keyless(
