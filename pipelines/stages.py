@@ -713,6 +713,9 @@ def customer_360(settings: Settings) -> dict[str, Any]:
     }
 
 
+RECONCILIATION_FIGURES = frozenset({"extracted", "linked", "quarantined", "in_both", "missing"})
+
+
 def reconciliation(settings: Settings) -> dict[str, int]:
     """Records extracted = records linked to a customer + records quarantined."""
     work = work_area(settings)
@@ -853,7 +856,17 @@ def publish(
                     json.dumps(check.get("detail", {})),
                 ],
             )
-        recon = reconciliation(settings)
+        # The reconciliation check's figures, when this run's identity step computed them
+        # (`quality.outcome_in_run`: nothing they count changes until the publish).
+        recon = next(
+            (
+                dict(check["detail"])
+                for check in check_results or []
+                if check["check_name"] == "reconciliation"
+                and RECONCILIATION_FIGURES <= set(check.get("detail") or {})
+            ),
+            None,
+        ) or reconciliation(settings)
         summary = {"reconciliation": recon, PUBLISH_INPUTS_KEY: inputs}
         build_publish_tables(
             con,

@@ -16,7 +16,9 @@ row has the same hash as in the base keeps its previous staged row (with its row
 refreshed if it moved); or its previous quarantine rows, but only if its row number did not
 move (quarantine messages and `#row<n>` ids quote it). Everything else (new, changed,
 duplicate, keyless, suppressed, moved quarantined records) goes through `cleanse()` as one
-subset. The result is the same rows with the same values as a full cleanse of the same input
+subset. A source whose mapped rows are the very part the base was cleansed from (`parts`,
+see `cleanse_incrementally`) is not hashed again: its rows and hashes are the base's.
+The result is the same rows with the same values as a full cleanse of the same input
 (tests/integration/test_incremental_cleanse.py proves it): `quarantine` in the same order,
 `staged` kept as a change over the base's (`save_staged`), in that order once sorted by
 source and row number (`stages.staged_in_source_order`).
