@@ -62,11 +62,8 @@ from pipelines.link.incremental import (
     BASE_STAGED,
     PAIRS_ADD,
     PAIRS_DROP,
-    base_counts,
     link_incrementally,
-    save_base_counts,
 )
-from pipelines.link.incremental import counts as linkage_counts
 from pipelines.link.linkage import link
 from pipelines.link.review import build_review_queue
 from pipelines.marts.customer_360 import (
@@ -252,9 +249,6 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
             threshold_probability=threshold,
             u_sample_pairs=settings.u_sample_pairs,
             max_share=settings.incremental_max_share,
-            base_counts=base_counts(work.root, work.identity(BASE_STAGED))
-            if work.exists(BASE_STAGED)
-            else None,
         )
     if incremental is not None:
         work.save_over(
@@ -269,7 +263,6 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
         )
         work.keep("pairs", BASE_PAIRS)
         work.keep("staged", BASE_STAGED)
-        save_base_counts(work.root, work.identity(BASE_STAGED), incremental.counts)
         con.close()
         fault_point("link.after_scoring")
         return {
@@ -303,7 +296,6 @@ def score_pairs(settings: Settings) -> dict[str, Any]:
     work.path(PAIRS_TOUCHED).unlink(missing_ok=True)
     work.keep("pairs", BASE_PAIRS)
     work.keep("staged", BASE_STAGED)
-    save_base_counts(work.root, work.identity(BASE_STAGED), linkage_counts(con, "staged"))
     con.close()
     fault_point("link.after_scoring")
     return {

@@ -12,9 +12,7 @@ The weekly full relink (FULL_RELINK=1 or the run tag customer_store/full_relink)
 and rescores everything.
 """
 
-import json
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -23,19 +21,18 @@ from splink import Linker
 from pipelines.link.linkage import (
     _INPUT_TABLE,
     _NICKNAMES_TABLE,
+    _completeness,
     _create_input,
     _create_pairs,
     _ident,
     make_db_api,
     profile_hash,
 )
-from pipelines.link.model import MATCH_COLUMNS, REQUIRED_COLUMNS, build_model
+from pipelines.link.model import REQUIRED_COLUMNS, build_model
 from pipelines.workarea import over_base
 
 BASE_STAGED = "linkage_base__staged"
 BASE_PAIRS = "linkage_base__pairs"
-# The base's record count and non-NULL count per matching column (`save_base_counts`).
-BASE_COUNTS = "linkage_base__counts.json"
 # An incremental linking's pairs as a change over the base's (`link_incrementally`).
 PAIRS_DROP = "__inc_pairs_drop"
 PAIRS_ADD = "__inc_pairs_add"
@@ -49,79 +46,6 @@ class IncrementalResult:
     pairs_rescored: int
     pairs_kept: int
     model_path: Path
-    # The scored records' count and non-NULL count per matching column (`counts`).
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-def counts(
-    con: duckdb.DuckDBPyConnection, staged: str, *, count: bool = True
-) -> dict[str, int]:
-    """The records of `staged` ("*") and the non-NULL values of each of its matching
-    columns: the model's profile (`linkage._completeness`) in counts. With `count` False,
-    only which columns (every figure 0)."""
-    present = {row[0] for row in con.execute(f"DESCRIBE {_ident(staged)}").fetchall()}
-    missing = [c for c in REQUIRED_COLUMNS if c not in present]
-    if missing:
-        raise ValueError(
-            f"Table {staged!r} lacks required column(s) {', '.join(missing)}; "
-            "it must follow the `staged` contract in docs/architecture.md."
-        )
-    columns = [c for c in MATCH_COLUMNS if c in present]
-    if not count:
-        return dict.fromkeys(["*", *columns], 0)
-    listed = "".join(f", count({_ident(c)})" for c in columns)
-    row = con.execute(f"SELECT count(*){listed} FROM {_ident(staged)}").fetchall()[0]  # noqa: S608
-    return dict(zip(["*", *columns], map(int, row), strict=True))
-
-
-def save_base_counts(root: Path, base_identity: str, figures: dict[str, int]) -> None:
-    """Keep `figures` (`counts` of the records kept as the linkage base) for the next run,
-    with the identity of that base."""
-    target = root / BASE_COUNTS
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(json.dumps({"base": base_identity, "counts": figures}))
-    os.replace(tmp, target)
-
-
-def base_counts(root: Path, base_identity: str) -> dict[str, int] | None:
-    """The counts `save_base_counts` kept, if they are those of the base `base_identity`."""
-    try:
-        kept = json.loads((root / BASE_COUNTS).read_text())
-        if kept["base"] == base_identity:
-            return {str(k): int(v) for k, v in kept["counts"].items()}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        pass
-    return None
-
-
-def _counts_over_base(
-    con: duckdb.DuckDBPyConnection,
-    staged: str,
-    base_staged: str,
-    base_counts: dict[str, int],
-) -> dict[str, int]:
-    """`counts` of `staged` from the base's (`base_counts`, of the records `base_staged`)
-    and the records that changed (`__inc_changed_keys`, `__inc_removed_keys`): their base
-    rows go, their rows now come (a million records counted again cost ~0.3 s a night)."""
-    columns = [c for c in base_counts if c != "*"]
-    listed = "".join(f", count({_ident(c)})" for c in columns)
-    touched = (
-        "SELECT record_key FROM __inc_changed_keys UNION ALL "
-        "SELECT record_key FROM __inc_removed_keys"
-    )
-    (gone,), (come,) = (
-        con.execute(
-            f"SELECT count(*){listed} FROM ({relation}) SEMI JOIN ({keys}) USING (record_key)"  # noqa: S608
-        ).fetchall()
-        for relation, keys in (
-            (base_staged, touched),
-            (f"SELECT * FROM {_ident(staged)}", "SELECT record_key FROM __inc_changed_keys"),  # noqa: S608
-        )
-    )
-    return {
-        column: base_counts[column] - int(before) + int(now)
-        for column, before, now in zip(["*", *columns], gone, come, strict=True)
-    }
 
 
 def _changes_from(con: duckdb.DuckDBPyConnection, changes: str) -> None:
@@ -179,28 +103,18 @@ def link_incrementally(
     u_sample_pairs: float,
     max_share: float,
     changes: str | None = None,
-    base_counts: dict[str, int] | None = None,
 ) -> IncrementalResult | None:
     """Create `pairs` incrementally, as its change over `base_pairs` (`PAIRS_DROP`: the keys
     of the base's pairs scored again or gone; `PAIRS_ADD`: the pairs scored again) and the
     view `pairs` of the whole; and `pairs_touched(record_key)`: the new, changed and gone
     records, the only ones whose pairs differ from the base's. `base_staged` and `base_pairs`
-    are the SQL of the base's records and pairs (None: there is no base); `changes` the
-    cleanse's change set from the base (else the records are compared); `base_counts` the
-    base's `counts` (else `staged` is counted whole). None when a full relink is needed."""
+    are the SQL of the base's records and pairs (None: there is no base). None when a full
+    relink is needed."""
     if base_staged is None or base_pairs is None:
         return None
-    figures = None
-    if changes is not None:
-        _changes_from(con, changes)
-        whole = counts(con, staged, count=False)
-        if base_counts is not None and list(base_counts) == list(whole):
-            figures = _counts_over_base(con, staged, base_staged, base_counts)
-    if figures is None:
-        figures = counts(con, staged)
-    n_records = figures["*"]
-    completeness = {c: n / (n_records or 1) for c, n in figures.items() if c != "*" and n > 0}
+    completeness = _completeness(con, staged)
     columns = list(completeness)
+    n_records = con.execute(f"SELECT count(*) FROM {_ident(staged)}").fetchall()[0][0]  # noqa: S608
     if not columns or n_records < 2:
         return None
     digest, _ = profile_hash(
@@ -210,8 +124,9 @@ def link_incrementally(
     if not saved.exists():
         return None
     model = build_model(columns, use_term_frequencies=True, dialect="duckdb")
-    compared = [*REQUIRED_COLUMNS, *model.columns]
-    if changes is None and not _compare_with_base(con, staged, base_staged, compared):
+    if changes is not None:
+        _changes_from(con, changes)
+    elif not _compare_with_base(con, staged, base_staged, [*REQUIRED_COLUMNS, *model.columns]):
         return None
     changed, removed = con.execute(
         "SELECT (SELECT count(*) FROM __inc_changed_keys), "
@@ -307,5 +222,4 @@ def link_incrementally(
         pairs_rescored=int(rescored),
         pairs_kept=int(kept),
         model_path=saved,
-        counts=figures,
     )

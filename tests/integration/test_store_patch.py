@@ -7,7 +7,9 @@ import datetime as dt
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
@@ -27,7 +29,6 @@ from pipelines.publish.prepare import SNAPSHOT_DELTA_TABLES, layer_name, publish
 from pipelines.settings import load_settings
 from pipelines.workarea import WorkArea, connect, file_identity
 from sources.registry import CANONICAL_FIELDS
-from tests.calls import record_calls
 
 
 @pytest.fixture
@@ -62,6 +63,26 @@ def change_crm(demo: Path) -> None:
     )
     con.commit()
     con.close()
+
+
+def record_calls(
+    monkeypatch: pytest.MonkeyPatch,
+    owner: object,
+    name: str,
+    note: Callable[[Any], Any] = lambda result: result,
+) -> list:
+    """Wrap `owner.name` so that each call still happens and `note(result)` is appended to
+    the list returned."""
+    calls: list = []
+    real = getattr(owner, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        calls.append(note(result))
+        return result
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
 
 
 def run_loads(work: WorkArea) -> list[store.TableLoad]:
