@@ -705,9 +705,6 @@ def customer_360(settings: Settings) -> dict[str, Any]:
     }
 
 
-RECONCILIATION_FIGURES = frozenset({"extracted", "linked", "quarantined", "in_both", "missing"})
-
-
 def reconciliation(settings: Settings) -> dict[str, int]:
     """Records extracted = records linked to a customer + records quarantined."""
     work = work_area(settings)
@@ -848,17 +845,7 @@ def publish(
                     json.dumps(check.get("detail", {})),
                 ],
             )
-        # The reconciliation check's figures, when this run's identity step computed them
-        # (`quality.outcome_in_run`: nothing they count changes until the publish).
-        recon = next(
-            (
-                dict(check["detail"])
-                for check in check_results or []
-                if check["check_name"] == "reconciliation"
-                and RECONCILIATION_FIGURES <= set(check.get("detail") or {})
-            ),
-            None,
-        ) or reconciliation(settings)
+        recon = _reconciliation_checked(check_results) or reconciliation(settings)
         summary = {"reconciliation": recon, PUBLISH_INPUTS_KEY: inputs}
         build_publish_tables(
             con,
@@ -900,6 +887,19 @@ def publish(
         "source_assessment": assessment["markdown"],
         **recon,
     }
+
+
+def _reconciliation_checked(check_results: list[dict[str, Any]] | None) -> dict | None:
+    """The figures of the reconciliation check among the publish's check results (the
+    identity step's of this run: `quality.outcome_in_run`; nothing they count changes
+    until the publish), if they are all there."""
+    for check in check_results or []:
+        detail = check.get("detail") or {}
+        if check["check_name"] == "reconciliation" and {
+            "extracted", "linked", "quarantined", "in_both", "missing"
+        } <= set(detail):
+            return dict(detail)
+    return None
 
 
 def _pairs_version(con: duckdb.DuckDBPyConnection, work: WorkArea) -> PairsVersion:

@@ -75,45 +75,45 @@ def joined_bits_sql(staged: str = "staged", mapped: str = "mapped") -> str:
     )
 
 
+def _per_source_and_field(bits: str, sums: list[str], rows: list[str]) -> str:
+    """The shell of both counts: `sums` (aggregates over relation `bits`, grouped by source)
+    turned into one row per source and field by `rows` (SELECTs over `sums`). Relation
+    name from the caller, field names constants. Ordered: a grouping's order varies between
+    runs, and the counts are saved and compared as a layer."""
+    return (
+        f"WITH sums AS (SELECT source_system, {', '.join(sums)} "  # noqa: S608
+        f"FROM {bits} GROUP BY source_system) "
+        f"SELECT * FROM ({' UNION ALL '.join(rows)}) ORDER BY source_system, field"
+    )
+
+
 def counts_sql(bits: str) -> str:
     """SELECT source_system, field, records, supplied, usable, valid: the counts of
     QUALITY_FIELDS over relation `bits` (a row per staged record: source_system,
     quality_bits)."""
-    sums = []
-    for i, _ in enumerate(QUALITY_FIELDS):
+    sums, rows = ["count(*) AS records"], []
+    for i, (field, _, _) in enumerate(QUALITY_FIELDS):
         supplied, usable = f"(quality_bits >> {2 * i}) & 1", f"(quality_bits >> {2 * i + 1}) & 1"
         sums.append(
             f"sum({supplied}) AS s{i}, sum({usable}) AS u{i}, sum({supplied} & {usable}) AS v{i}"
         )
-    per_field = " UNION ALL ".join(
-        f"SELECT source_system, '{field}' AS field, records, s{i} AS supplied, "  # noqa: S608
-        f"u{i} AS usable, v{i} AS valid FROM sums"
-        for i, (field, _, _) in enumerate(QUALITY_FIELDS)
-    )
-    # Relation name from the caller, field names constants above. Ordered: a grouping's
-    # order varies between runs, and the counts are saved and compared as a layer.
-    return (
-        f"WITH sums AS (SELECT source_system, count(*) AS records, {', '.join(sums)} "  # noqa: S608
-        f"FROM {bits} GROUP BY source_system) "
-        f"SELECT * FROM ({per_field}) ORDER BY source_system, field"
-    )
+        rows.append(
+            f"SELECT source_system, '{field}' AS field, records, s{i} AS supplied, "  # noqa: S608
+            f"u{i} AS usable, v{i} AS valid FROM sums"
+        )
+    return _per_source_and_field(bits, sums, rows)
 
 
 def validity_counts_sql(bits: str) -> str:
     """SELECT source_system, field, supplied, kept: per source and VALIDATED_FIELDS field,
     the staged records whose mapped value was there, and of those, the ones whose value
     survived cleansing; over relation `bits` (as for `counts_sql`)."""
-    per_field = " UNION ALL ".join(
-        f"SELECT source_system, '{field}' AS field, s{j} AS supplied, k{j} AS kept FROM sums"  # noqa: S608
-        for j, field in enumerate(VALIDATED_FIELDS)
-    )
-    sums = []
-    for j, _ in enumerate(VALIDATED_FIELDS):
+    sums, rows = [], []
+    for j, field in enumerate(VALIDATED_FIELDS):
         bit = _VALIDATED_BASE + 2 * j
         supplied, kept = f"(quality_bits >> {bit}) & 1", f"(quality_bits >> {bit + 1}) & 1"
         sums.append(f"sum({supplied}) AS s{j}, sum({supplied} & {kept}) AS k{j}")
-    return (
-        f"WITH sums AS (SELECT source_system, {', '.join(sums)} "  # noqa: S608 - as counts_sql
-        f"FROM {bits} GROUP BY source_system) "
-        f"SELECT * FROM ({per_field}) ORDER BY source_system, field"
-    )
+        rows.append(
+            f"SELECT source_system, '{field}' AS field, s{j} AS supplied, k{j} AS kept FROM sums"  # noqa: S608
+        )
+    return _per_source_and_field(bits, sums, rows)

@@ -218,15 +218,36 @@ def _reused_sources(
     identity of each source's rows, e.g. its part file, which is written once), hashed over
     the same columns by the same code. Empty when the base cannot be used at all."""
     meta = _read_meta(work)
-    if full or not parts or meta is None or not isinstance(meta.get("parts"), dict):
+    if not parts or _base_unusable(work, meta, columns, fingerprint, full=full) is not None:
         return []
-    if meta.get("fingerprint") != fingerprint or meta.get("hashed_columns") != columns:
+    assert meta is not None
+    kept = meta.get("parts")
+    if not isinstance(kept, dict):
         return []
-    if not all(work.exists(n) for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE)):
-        return []
+    return [s for s, part in parts.items() if kept.get(s) == part]
+
+
+def _base_unusable(
+    work: WorkArea,
+    meta: dict[str, Any] | None,
+    columns: list[str],
+    fingerprint: str,
+    *,
+    full: bool,
+) -> str | None:
+    """Why no row of the base can stand for this run's (None if they can): asked for a
+    full cleanse, no base, other cleansing code, other mapped columns, or a base too old."""
+    if full:
+        return "full refresh requested (FULL_REFRESH=1 or run tag full_refresh=1)"
+    if meta is None or not all(work.exists(n) for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE)):
+        return "no previous cleanse output to start from"
+    if meta.get("fingerprint") != fingerprint:
+        return "cleansing code or reference data changed since the last run"
+    if meta.get("hashed_columns") != columns:
+        return "the mapped columns changed since the last run"
     if "quality_bits" not in pq.read_schema(work.path(BASE_ROWS)).names:
-        return []
-    return [s for s, part in parts.items() if meta["parts"].get(s) == part]
+        return "the base keeps no data-quality bits (an older base)"
+    return None
 
 
 def _read_meta(work: WorkArea) -> dict[str, Any] | None:
@@ -258,16 +279,10 @@ def _plan(
         """  # noqa: S608 - constants only
     ).fetchall()
     meta = _read_meta(work)
-    if full:
-        reason = "full refresh requested (FULL_REFRESH=1 or run tag full_refresh=1)"
-        return Plan("full", reason, rows, rows)
-    if meta is None or not all(work.exists(n) for n in (BASE_ROWS, BASE_STAGED, BASE_QUARANTINE)):
-        return Plan("full", "no previous cleanse output to start from", rows, rows)
-    if meta.get("fingerprint") != fingerprint:
-        return Plan("full", "cleansing code or reference data changed since the last run",
-                    rows, rows)
-    if meta.get("hashed_columns") != columns:
-        return Plan("full", "the mapped columns changed since the last run", rows, rows)
+    unusable = _base_unusable(work, meta, columns, fingerprint, full=full)
+    if unusable is not None:
+        return Plan("full", unusable, rows, rows)
+    assert meta is not None
     try:
         base_today = date.fromisoformat(meta["today"])
     except (KeyError, TypeError, ValueError):
@@ -277,8 +292,6 @@ def _plan(
     if positions != rows or unplaced:
         # Output rows are matched to mapped rows by (source_system, source_row_number).
         return Plan("full", "rows are not numbered uniquely per source", rows, rows)
-    if "quality_bits" not in pq.read_schema(work.path(BASE_ROWS)).names:
-        return Plan("full", "the base keeps no data-quality bits (an older base)", rows, rows)
 
     base_quarantine = _literal(work.path(BASE_QUARANTINE))
     if not reused:

@@ -35,6 +35,8 @@ from pipelines.workarea import WorkArea, connect, sql_literal
 from sources.registry import CANONICAL_FIELDS
 
 ASSESSMENT_LAYER = "publish_extra__audit__source_assessment"
+# The measures' columns before the run id is added (`record_measures` and the others).
+MEASURE_COLUMNS = "source_system VARCHAR, measure VARCHAR, field VARCHAR, value DOUBLE"
 ASSESSMENT_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -87,11 +89,14 @@ def _record_measures(con: duckdb.DuckDBPyConnection) -> None:
             "SELECT DISTINCT source_system FROM mapped WHERE source_system IS NOT NULL ORDER BY 1"
         ).fetchall()
     ]
+    if not sources:
+        con.execute(f"CREATE TABLE record_measures ({MEASURE_COLUMNS})")
+        return
     counted = ", ".join(
         f"count(*) FILTER (WHERE starts_with(record_key, {sql_literal(s + ':')})) AS n{i}"
         for i, s in enumerate(sources)
-    ) or "0 AS none"
-    known_by = " + ".join(f"(n{i} > 0)::INTEGER" for i in range(len(sources))) or "0"
+    )
+    known_by = " + ".join(f"(n{i} > 0)::INTEGER" for i in range(len(sources)))
     # Per source: its linked records, their customers, and those records whose customer
     # another source knows too; per pair of sources: the first's records the second knows.
     figures = " UNION ALL ".join(
@@ -99,14 +104,14 @@ def _record_measures(con: duckdb.DuckDBPyConnection) -> None:
         f"count(*) FILTER (WHERE n{i} > 0) AS customers, "
         f"coalesce(sum(n{i}) FILTER (WHERE known_by > 1), 0) AS overlapping FROM per_customer"
         for i, s in enumerate(sources)
-    ) or "SELECT NULL::VARCHAR AS source_system, 0 AS linked, 0 AS customers, 0 AS overlapping"
+    )
     pairwise = " UNION ALL ".join(
         f"SELECT {sql_literal(s)} AS source_system, {sql_literal(o)} AS other, "  # noqa: S608
         f"sum(n{i}) FILTER (WHERE n{j} > 0) AS n FROM per_customer"
         for i, s in enumerate(sources)
         for j, o in enumerate(sources)
         if i != j
-    ) or "SELECT NULL::VARCHAR AS source_system, NULL::VARCHAR AS other, 0 AS n"
+    ) or "SELECT NULL::VARCHAR AS source_system, NULL::VARCHAR AS other, 0 AS n"  # one source
     con.execute(
         f"""
         CREATE TEMP TABLE per_customer AS
@@ -158,10 +163,7 @@ def _extraction_measures(con: duckdb.DuckDBPyConnection, work: WorkArea) -> None
             continue  # activity tables: the assessment is about customer records
         rows.append((table, "rows_read", "*", float(report.get("rows_read", 0))))
         rows.append((table, "deleted_at_source", "*", float(report.get("deleted", 0))))
-    con.execute(
-        "CREATE TABLE extraction_measures (source_system VARCHAR, measure VARCHAR, "
-        "field VARCHAR, value DOUBLE)"
-    )
+    con.execute(f"CREATE TABLE extraction_measures ({MEASURE_COLUMNS})")
     if rows:
         con.executemany("INSERT INTO extraction_measures VALUES (?, ?, ?, ?)", rows)
 

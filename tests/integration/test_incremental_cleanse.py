@@ -20,7 +20,7 @@ import pytest
 from pipelines import quality, stages
 from pipelines.cleanse import data_quality, incremental
 from pipelines.cleanse.incremental import cleanse_incrementally, save_base
-from pipelines.extract.extract import build_mapped
+from pipelines.extract.extract import build_mapped, mapped_parts
 from pipelines.identity.erasure import apply_suppression, identifier_hash
 from pipelines.publish.prepare import build_data_quality
 from pipelines.settings import PROJECT_ROOT, load_settings
@@ -472,8 +472,21 @@ def test_stage_customers_reports_and_passes_its_checks(
     _extract_all(settings)
     first = stages.stage_customers(settings)
     assert (first["cleanse_mode"], first["rows_kept"]) == ("full", 0)
+    reused_sources: list[list[str]] = []
+    create_rows = incremental._create_rows
+
+    def recording(con, mapped, columns, parts, reused):  # noqa: ANN001, ANN202
+        reused_sources.append(list(reused))
+        return create_rows(con, mapped, columns, parts, reused)
+
+    monkeypatch.setattr(incremental, "_create_rows", recording)
     second = stages.stage_customers(settings)
+    monkeypatch.setattr(incremental, "_create_rows", create_rows)
     assert second["cleanse_mode"] == "incremental"
+    # Nothing was extracted again: every source's mapped part is the one the base was
+    # cleansed from, and its rows were not hashed again.
+    assert reused_sources == [list(mapped_parts(stages.work_area(settings)))]
+    assert sorted(reused_sources[0]) == sorted(SOURCES)
     # The nightly path maps without the raw rows as JSON and builds them for the records it
     # cleanses again (duplicates, keyless rows: quarantined ones among them).
     assert incremental.expects_incremental(stages.work_area(settings))
