@@ -53,7 +53,7 @@ from pipelines.golden.incremental import (
 )
 from pipelines.golden.survivorship import build_golden
 from pipelines.golden.survivorship import load_config as load_survivorship
-from pipelines.identity.assign import assign_ids, assign_ids_incrementally
+from pipelines.identity.assign import ASSIGNMENT_CHANGES, assign_ids, assign_ids_incrementally
 from pipelines.identity.erasure import apply_suppression
 from pipelines.link import clustering
 from pipelines.link.clustering import cluster, cluster_incrementally
@@ -471,6 +471,7 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
         work.load(con, IDENTITY_BASE, "base_assignment")
         result = assign_ids_incrementally(con, "clusters_touched", "base_assignment")
         mode = "incremental"
+        changes_base = work.identity(IDENTITY_BASE)
     else:
         _materialise(con, work, "clusters")
         result = assign_ids(con)
@@ -482,6 +483,12 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
     work.save(con, "assignment", metadata=tags)
     for name in ("id_changes", "redirects"):
         work.save(con, name)
+    if mode == "incremental":
+        # For the golden records and the activity: their bases are this base on a usual night.
+        tags = {"assignment": work.identity("assignment"), "base": changes_base}
+        work.save(con, ASSIGNMENT_CHANGES, metadata=tags)
+    else:
+        work.path(ASSIGNMENT_CHANGES).unlink(missing_ok=True)
     # For the publish: which records' customers changed, found here from the tables loaded.
     save_assignment_moves(con, work)
     con.close()
@@ -495,6 +502,14 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
         "split_ids_created": result.split_ids_created,
         "unchanged": result.unchanged,
     }
+
+
+def assignment_changes(con: duckdb.DuckDBPyConnection, work: WorkArea, base: str) -> str | None:
+    """Load the identity stage's `ASSIGNMENT_CHANGES` as a view of that name if it leads from
+    layer `base` (a stage's kept copy of the assignment it last used) to the current
+    `assignment`; returns the view's name, or None (the stage then compares the two)."""
+    tags = {"assignment": "assignment", "base": base}
+    return ASSIGNMENT_CHANGES if work.load_if_tagged(con, ASSIGNMENT_CHANGES, tags) else None
 
 
 def _keep_change(
@@ -557,7 +572,8 @@ def golden_records(settings: Settings) -> dict[str, Any]:
         for view, (layer, _) in GOLDEN_BASE.items():
             work.load(con, layer, view)
         changes = staged_changes(con, work, GOLDEN_BASE["base_staged"][0])
-        result = build_golden_incrementally(con, config, changes=changes)
+        moves = assignment_changes(con, work, GOLDEN_BASE["base_assignment"][0])
+        result = build_golden_incrementally(con, config, changes=changes, moves=moves)
     incremental = result is not None
     version = uuid.uuid4().hex
     if result is None:
@@ -635,7 +651,8 @@ def customer_360(settings: Settings) -> dict[str, Any]:
     if incremental:
         for view, (layer, _) in ACTIVITY_BASE.items():
             work.load(con, layer, view)
-        counts = resolve_activity_incrementally(con, activity_raw)
+        moves = assignment_changes(con, work, ACTIVITY_BASE["base_assignment"][0])
+        counts = resolve_activity_incrementally(con, activity_raw, moves)
         _keep_change(con, work, ACTIVITY_DELTA, version, base_resolved)
     else:
         counts = resolve_activity(con, activity_raw)

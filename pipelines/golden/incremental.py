@@ -31,6 +31,7 @@ import duckdb
 
 from pipelines.cleanse.incremental import POSITION_COLUMNS
 from pipelines.golden.survivorship import SurvivorshipConfig, build_golden, load_config
+from pipelines.identity.assign import MOVED_SQL
 from pipelines.workarea import WorkArea, over_base
 
 # What `build_golden_incrementally` changed in `provenance` since the base.
@@ -72,12 +73,16 @@ def build_golden_incrementally(
     config: SurvivorshipConfig | None = None,
     *,
     changes: str | None = None,
+    moves: str | None = None,
 ) -> dict[str, int] | None:
     """From `staged`, `assignment`, `source_load` and the base (`base_staged`,
     `base_assignment`, `base_golden`, `base_provenance`, `base_source_load`), create the
     layers a full `build_golden` would give. `changes` (record_key, change), if given, names
     every record whose values may differ from `base_staged`'s besides its position (the
-    cleanse's `save_changes`); otherwise the records are compared. Returns counts, or None
+    cleanse's `save_changes`); otherwise the records are compared. `moves` (record_key,
+    customer_id, base_customer_id), if given, names every record whose customer differs
+    from `base_assignment`'s (the identity stage's ASSIGNMENT_CHANGES); otherwise the
+    assignments are compared. Returns counts, or None
     (nothing created) when the base cannot be reused."""
     config = config or load_config()
     staged_columns = {r[0] for r in con.execute("DESCRIBE staged").fetchall()}
@@ -117,21 +122,20 @@ def build_golden_incrementally(
             WHERE n.h IS DISTINCT FROM o.h
             """  # noqa: S608 - column names come from the layers themselves
         )
+    moved = moves or MOVED_SQL
     con.execute(
-        """
+        f"""
         -- Customers built again: those of a changed record, now or in the base, and those
         -- whose records are not the same set as in the base.
         CREATE OR REPLACE TEMP TABLE __g_affected AS
         WITH moved AS (
-            SELECT n.customer_id AS now_id, o.customer_id AS base_id
-            FROM assignment n FULL JOIN base_assignment o USING (record_key)
-            WHERE n.customer_id IS DISTINCT FROM o.customer_id
+            SELECT customer_id AS now_id, base_customer_id AS base_id FROM {moved}
         )
         SELECT customer_id FROM assignment SEMI JOIN __g_changed USING (record_key)
         UNION SELECT customer_id FROM base_assignment SEMI JOIN __g_changed USING (record_key)
         UNION SELECT now_id FROM moved WHERE now_id IS NOT NULL
         UNION SELECT base_id FROM moved WHERE base_id IS NOT NULL;
-        """
+        """  # noqa: S608 - a relation name from the caller or MOVED_SQL
     )
     # A kept customer's record with a source timestamp after the base's load time could now
     # win or lose recency against a load time: build everything.

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from pipelines.identity.assign import MOVED_SQL
 from pipelines.workarea import over_base
 
 # What `resolve_activity_incrementally` changed in `resolved_activity`: the kept rows of the
@@ -109,7 +110,7 @@ def resolve_activity(con: duckdb.DuckDBPyConnection, raw_records: RawRecords) ->
 
 
 def resolve_activity_incrementally(
-    con: duckdb.DuckDBPyConnection, raw_records: RawRecords
+    con: duckdb.DuckDBPyConnection, raw_records: RawRecords, moves: str | None = None
 ) -> dict[str, int]:
     """`resolve_activity` for an `activity` layer identical to the one behind
     `base_resolved` / `base_quarantine` (the last run's output, from `base_assignment`):
@@ -120,13 +121,13 @@ def resolve_activity_incrementally(
     without a key are quarantined whatever their customer). Also creates `activity_upserts`
     (the kept rows of the affected keys) and `activity_removed` (the affected keys): applied
     to the last run's `core.activity`, they give this run's; and `moved_records`
-    (record_key, customer_id, base_customer_id) for `build_customer_360_incrementally`."""
+    (record_key, customer_id, base_customer_id) for `build_customer_360_incrementally`:
+    relation `moves` if given (the identity stage's ASSIGNMENT_CHANGES from
+    `base_assignment`), else found by comparing the two assignments."""
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE moved_records AS
-        SELECT record_key, n.customer_id, o.customer_id AS base_customer_id
-        FROM assignment n FULL JOIN base_assignment o USING (record_key)
-        WHERE n.customer_id IS DISTINCT FROM o.customer_id;
+        SELECT record_key, customer_id, base_customer_id FROM {moves or MOVED_SQL};
 
         CREATE OR REPLACE TABLE activity_removed AS
         SELECT DISTINCT act.source_system, act.activity_name, act.activity_id
@@ -138,7 +139,7 @@ def resolve_activity_incrementally(
         CREATE OR REPLACE TEMP VIEW __affected_activity AS
         SELECT act.* FROM activity act
         SEMI JOIN activity_removed USING (source_system, activity_name, activity_id);
-        """
+        """  # noqa: S608 - a relation name from the caller or MOVED_SQL
     )
     _resolve(
         con, "__affected_activity", "activity_upserts", "__affected_quarantine", raw_records

@@ -326,6 +326,7 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     identities = record_calls(
         monkeypatch, stages, "assign_ids_incrementally", lambda _: "incremental"
     )
+    moves_known = record_calls(monkeypatch, stages, "assignment_changes", lambda v: v is not None)
     run_sync()
     assert writes == ["fresh"]  # the first publish builds the store
     assert identities == []
@@ -403,8 +404,10 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     assert marts_known == [False, True]
     assert held["marts.customer_360"] == work.identity("customer_360")
     assert_customers_like_a_full_build(work, before, sync_env.store_path)
-    # Ids were assigned to the clusters the change touched only, as if to every cluster.
+    # Ids were assigned to the clusters the change touched only, as if to every cluster;
+    # the golden and activity stages took the records that changed customer from there.
     assert identities == ["incremental"]
+    assert moves_known == [True, True]
     assert_identity_like_a_full_assignment(work, before, tmp_path / "identity")
     # The publish took the records whose customers moved from the identity stage.
     con = connect()

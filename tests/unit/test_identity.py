@@ -6,7 +6,13 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.identity.assign import assign_ids, assign_ids_incrementally, new_customer_id
+from pipelines.identity.assign import (
+    ASSIGNMENT_CHANGES,
+    MOVED_SQL,
+    assign_ids,
+    assign_ids_incrementally,
+    new_customer_id,
+)
 
 
 def run(clusters: dict[str, str], previous: dict[str, str]) -> dict:
@@ -177,6 +183,11 @@ def test_touched_clusters_only_assign_like_every_cluster(
             if touched:
                 con.executemany("INSERT INTO touched VALUES (?)", [(k,) for k in touched])
             result = assign_ids_incrementally(con, "touched", "base")
+            # The changes it reports are exactly what comparing the whole assignments finds.
+            con.execute("CREATE VIEW base_assignment AS SELECT * FROM base")
+            compared = set(con.execute(f"SELECT * FROM {MOVED_SQL}").fetchall())
+            reported = set(con.execute(f"SELECT * FROM {ASSIGNMENT_CHANGES}").fetchall())
+            assert reported == compared
         else:
             result = assign_ids(con)
         results.append((result, _assigned(con)))
