@@ -138,10 +138,14 @@ def _lookup(
 
 
 # A verbatim international number's verdict from phonenumbers' own metadata, in SQL
-# (`sql.phone_valid_macro`); typed as the `_cl_phone` UDF returns it.
-_PHONE_FAST = """CAST(CASE WHEN region = '' THEN CASE _cl_phone_valid(number)
-    WHEN true THEN {'e164': number, 'status': NULL}
-    WHEN false THEN {'e164': NULL, 'status': 'invalid'} END END
+# (`sql.phone_valid_macro`); typed as the `_cl_phone` UDF returns it. The macro (a CASE over
+# every calling code) appears once: `CASE _cl_phone_valid(number) WHEN true ... WHEN false`
+# expanded it once per WHEN, and each expansion costs ~0.1 s to bind and a second evaluation
+# per key (10k keys: 0.30 -> 0.13 s; 300k: 0.70 -> 0.29 s).
+_PHONE_FAST = """CAST(CASE WHEN region = '' THEN
+    -- invalid (false), valid (true); unknown (NULL) indexes nothing: the library decides
+    [{'e164': NULL, 'status': 'invalid'}, {'e164': number, 'status': NULL}]
+        [1 + CAST(_cl_phone_valid(number) AS INTEGER)] END
     AS STRUCT(e164 VARCHAR, status VARCHAR))"""
 
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 from pipelines.cleanse import standardise as std
 from pipelines.cleanse.contact import PHONE_TYPE_DESCS, phone_validity_rules
 from pipelines.cleanse.sql import install_macros
+from pipelines.cleanse.stages import _PHONE_FAST
 from pipelines.cleanse.udfs import register_udfs
 
 
@@ -62,3 +63,27 @@ def test_sql_phone_verdict_agrees_with_phonenumbers() -> None:
     # The fast path must carry most numbers, valid and invalid ones alike.
     assert handled > 0.8 * len(numbers)
     assert valid_count > 500 and handled - valid_count > 500
+
+
+def test_the_fast_lookup_path_gives_the_udfs_answer_where_it_decides() -> None:
+    """`_PHONE_FAST` (the phone lookup's SQL path): the library's own result for a verbatim
+    international key the macro decides, NULL for the rest (national keys, undecided)."""
+    numbers = _numbers()
+    con = duckdb.connect()
+    register_udfs(con, date(2024, 6, 1))
+    install_macros(con)
+    keys = pa.table(  # noqa: F841 - read by DuckDB's replacement scan
+        {"number": numbers * 2, "region": [""] * len(numbers) + ["ES"] * len(numbers)}
+    )
+    rows = con.execute(
+        f"SELECT number, region, {_PHONE_FAST} AS v, _cl_phone_valid(number) FROM keys"
+    ).fetchall()
+    decided = 0
+    for number, region, fast, valid in rows:
+        if region or valid is None:
+            assert fast is None, (number, region)
+            continue
+        decided += 1
+        phone = std.standardise_phone(number, None)
+        assert fast == {"e164": phone.e164, "status": phone.status}, number
+    assert decided > 0.8 * len(numbers)
