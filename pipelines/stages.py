@@ -485,8 +485,8 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
         work.save(con, name)
     if mode == "incremental":
         # For the golden records and the activity: their bases are this base on a usual night.
-        tags = {"assignment": work.identity("assignment"), "base": changes_base}
-        work.save(con, ASSIGNMENT_CHANGES, metadata=tags)
+        leads = {"assignment": work.identity("assignment"), "base": changes_base}
+        work.save(con, ASSIGNMENT_CHANGES, metadata=leads)
     else:
         work.path(ASSIGNMENT_CHANGES).unlink(missing_ok=True)
     # For the publish: which records' customers changed, found here from the tables loaded.

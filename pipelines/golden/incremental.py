@@ -82,8 +82,8 @@ def build_golden_incrementally(
     cleanse's `save_changes`); otherwise the records are compared. `moves` (record_key,
     customer_id, base_customer_id), if given, names every record whose customer differs
     from `base_assignment`'s (the identity stage's ASSIGNMENT_CHANGES); otherwise the
-    assignments are compared. Returns counts, or None
-    (nothing created) when the base cannot be reused."""
+    assignments are compared. Returns counts, or None (nothing created) when the base
+    cannot be reused."""
     config = config or load_config()
     staged_columns = {r[0] for r in con.execute("DESCRIBE staged").fetchall()}
     base_columns = {r[0] for r in con.execute("DESCRIBE base_staged").fetchall()}
