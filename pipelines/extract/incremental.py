@@ -484,6 +484,13 @@ def _unchanged_merge(
     rebuild the previous snapshot row for row, positions included."""
     if soft_deleted:
         return None
+    high = previous_high
+    if read.watermark and rows_read:
+        high = later(previous_high, high_water(con, "changed", read.watermark))
+        if high != previous_high:
+            # Rows stamped after the last watermark: a change, found without comparing the
+            # rows read with the snapshot (0.1-0.2 s for the 10k changed CRM rows a night).
+            return None
     pk = ident(read.primary_key)
     read_columns = [r[0] for r in con.execute("DESCRIBE flagged").fetchall()]
     content = [c for c in read_columns if c not in (POSITION, "_deleted")]
@@ -505,11 +512,6 @@ def _unchanged_merge(
     ).fetchall()[0]
     if not (keyed == distinct_keys == previous_hits == rows_read and changed == 0):
         return None
-    high = previous_high
-    if read.watermark and rows_read:
-        high = later(previous_high, high_water(con, "changed", read.watermark))
-        if high != previous_high:
-            return None
     return MergeResult(int(previous_rows), rows_read, 0, 0, high)
 
 
