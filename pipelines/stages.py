@@ -471,7 +471,6 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
         work.load(con, IDENTITY_BASE, "base_assignment")
         result = assign_ids_incrementally(con, "clusters_touched", "base_assignment")
         mode = "incremental"
-        changes_base = work.identity(IDENTITY_BASE)
     else:
         _materialise(con, work, "clusters")
         result = assign_ids(con)
@@ -484,8 +483,9 @@ def assign_identity(settings: Settings) -> dict[str, Any]:
     for name in ("id_changes", "redirects"):
         work.save(con, name)
     if mode == "incremental":
-        # For the golden records and the activity: their bases are this base on a usual night.
-        leads = {"assignment": work.identity("assignment"), "base": changes_base}
+        # For the golden records and the activity: their bases are this base on a usual night
+        # (kept as the next base only below).
+        leads = {"assignment": work.identity("assignment"), "base": work.identity(IDENTITY_BASE)}
         work.save(con, ASSIGNMENT_CHANGES, metadata=leads)
     else:
         work.path(ASSIGNMENT_CHANGES).unlink(missing_ok=True)
@@ -722,6 +722,10 @@ def customer_360(settings: Settings) -> dict[str, Any]:
     }
 
 
+# What `reconciliation` returns (the reconciliation check's detail).
+RECONCILIATION_FIGURES = ("extracted", "linked", "quarantined", "in_both", "missing")
+
+
 def reconciliation(settings: Settings) -> dict[str, int]:
     """Records extracted = records linked to a customer + records quarantined."""
     work = work_area(settings)
@@ -741,13 +745,8 @@ def reconciliation(settings: Settings) -> dict[str, int]:
     ).fetchall()[0]
     con.close()
     extracted, linked, quarantined, both = (int(v) for v in row)
-    return {
-        "extracted": extracted,
-        "linked": linked,
-        "quarantined": quarantined,
-        "in_both": both,
-        "missing": extracted - linked - quarantined,
-    }
+    figures = (extracted, linked, quarantined, both, extracted - linked - quarantined)
+    return dict(zip(RECONCILIATION_FIGURES, figures, strict=True))
 
 
 # The layers the publish reads (views in its connection).
@@ -912,9 +911,7 @@ def _reconciliation_checked(check_results: list[dict[str, Any]] | None) -> dict 
     until the publish), if they are all there."""
     for check in check_results or []:
         detail = check.get("detail") or {}
-        if check["check_name"] == "reconciliation" and {
-            "extracted", "linked", "quarantined", "in_both", "missing"
-        } <= set(detail):
+        if check["check_name"] == "reconciliation" and set(RECONCILIATION_FIGURES) <= set(detail):
             return dict(detail)
     return None
 
