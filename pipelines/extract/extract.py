@@ -488,6 +488,20 @@ def save_source_load(work: WorkArea, loads: list[tuple[str, dt.datetime]]) -> No
     )
 
 
+def _write_parts(
+    con: duckdb.DuckDBPyConnection, work: WorkArea, table: str, parts: dict[str, str]
+) -> None:
+    """Write each source's rows of `table` (without the raw row as JSON) to its part file."""
+    excluded = "EXCLUDE (raw_record)" if "raw_record" in con.table(table).columns else ""
+    for name, part in parts.items():
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW mapped_part AS SELECT * {excluded} "  # noqa: S608 - constants
+            f"FROM {table} WHERE source_system = {sql_literal(name)}"
+        )
+        work.write_query(con, work.root / part, "mapped_part")
+    con.execute("DROP VIEW IF EXISTS mapped_part")
+
+
 def build_mapped(
     registry: Registry,
     work: WorkArea,
@@ -499,8 +513,9 @@ def build_mapped(
     """Union every extracted source, mapped to canonical fields, into the `mapped` layer and
     every activity table into the `activity` layer. Returns mapped rows per source.
 
-    Given `con`, the `mapped` table stays in it for the caller (cleansing reads it next:
-    reading the saved layer back cost 0.7 s at a million records). Only that table has
+    Given `con`, `mapped` stays in it for the caller (cleansing reads it next): with
+    `raw_record`, a table (reading every column of the saved layer back cost 0.7 s at a
+    million records); without, a view of the parts (see below). Only that table has
     `raw_record` (each row as read, as JSON) and `raw_hash`: the saved layer is every row
     without them, since only the cleansing reads them (quarantine keeps the raw row for the
     rows it holds; raw/ has every row as read), and the JSON was two thirds of the file (366
@@ -510,11 +525,12 @@ def build_mapped(
     own = con is None
     con = connect() if con is None else con
     views: list[str] = []
-    customer_selects: list[str] = []
+    # Per source, the SELECT of its mapped rows: its kept part, or its mapping.
+    customer_selects: dict[str, str] = {}
     # The layer's part per source and what it was mapped from (`_mapped_from`).
     previous_parts = json.loads(work.layer_metadata("mapped", MAPPED_PARTS) or "{}")
     parts: dict[str, list[str]] = {}
-    mapped_now: list[str] = []
+    mapped_now: list[str] = []  # the sources mapped again
     activity_selects: list[str] = []
     # What the activity layer is built from: its mapping SQL and the raw layers' versions.
     activity_inputs = hashlib.sha256()
@@ -538,11 +554,11 @@ def build_mapped(
         if not raw_record and kept and kept[1] == made_from and (work.root / kept[0]).exists():
             # The same raw rows mapped the same way: the last run's part is this run's.
             kept_file = sql_literal(str(work.root / kept[0]))
-            customer_selects.append(f"SELECT * FROM read_parquet({kept_file})")  # noqa: S608
+            customer_selects[source.name] = f"SELECT * FROM read_parquet({kept_file})"  # noqa: S608
             parts[source.name] = kept
         else:
-            customer_selects.append(
-                customer_mapping_sql(source, view, columns, raw_record=raw_record)
+            customer_selects[source.name] = customer_mapping_sql(
+                source, view, columns, raw_record=raw_record
             )
             part = work.part_path("mapped")
             parts[source.name] = [str(part.relative_to(work.root)), made_from]
@@ -562,19 +578,26 @@ def build_mapped(
                 raw_versions[f"{source.name}.{activity.name}"] = version
     if not customer_selects:
         raise SourceReadError("no source was extracted; check the registry and the extract step")
-    con.execute(
-        "CREATE TABLE mapped AS "
-        + " UNION ALL BY NAME ".join(f"({select})" for select in customer_selects)
-    )
-    # Only the sources mapped again are written (their part without the raw row as JSON).
-    excluded = "EXCLUDE (raw_record)" if raw_record else ""
-    for name in mapped_now:
+    if raw_record:
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW mapped_part AS SELECT * {excluded} FROM mapped "  # noqa: S608 - constants
-            f"WHERE source_system = {sql_literal(name)}"
+            "CREATE TABLE mapped AS "
+            + " UNION ALL BY NAME ".join(f"({select})" for select in customer_selects.values())
         )
-        work.write_query(con, work.root / parts[name][0], "mapped_part")
-    con.execute("DROP VIEW IF EXISTS mapped_part")
+        _write_parts(con, work, "mapped", {name: parts[name][0] for name in mapped_now})
+    else:
+        # Without the JSON the parts hold every column: only the sources mapped again go
+        # through memory, and `mapped` reads the parts (copying the kept sources' rows into a
+        # table cost ~0.4 s a night at a million records; a nightly cleanse reads a few
+        # columns of them).
+        if mapped_now:
+            con.execute(
+                "CREATE TEMP TABLE __mapped_now AS "
+                + " UNION ALL BY NAME ".join(f"({customer_selects[n]})" for n in mapped_now)
+            )
+            _write_parts(con, work, "__mapped_now", {n: parts[n][0] for n in mapped_now})
+            con.execute("DROP TABLE __mapped_now")
+        files = ", ".join(sql_literal(str(work.root / part)) for part, _ in parts.values())
+        con.execute(f"CREATE VIEW mapped AS SELECT * FROM read_parquet([{files}])")  # noqa: S608
     work.save_parts(
         "mapped",
         [work.root / part for part, _ in parts.values()],
