@@ -21,5 +21,6 @@ golden_assets = stage_asset(
         (quality.one_golden_record_per_customer, True),
     ],
     lineage=lineage.golden_records,
+    rows_figure="customers",
     code=[survivorship, Path(survivorship.__file__).with_name("survivorship.yaml")],
 )

@@ -30,6 +30,7 @@ link_assets = [
             (quality.pairs_valid, True),
         ],
         lineage=lineage.scored_pairs,
+        rows_figure="pairs_scored",
         code=[linkage, model, artifacts, stages.score_pairs, nicknames.NICKNAMES_CSV],
     ),
     *stage_asset(

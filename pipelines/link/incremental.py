@@ -190,7 +190,6 @@ def link_incrementally(
                 "CREATE OR REPLACE TEMP TABLE __inc_new AS "  # noqa: S608 - the base's own SQL
                 f"SELECT * FROM ({base_pairs}) LIMIT 0"
             )
-        rescored = con.execute("SELECT count(*) FROM __inc_new").fetchall()[0][0]
         # What clustering needs to know to cluster only what changed (`cluster_incrementally`).
         con.execute(
             "CREATE OR REPLACE TABLE pairs_touched AS SELECT record_key FROM __inc_changed_keys "
@@ -205,6 +204,8 @@ def link_incrementally(
             "PARTITION BY record_key_l, record_key_r ORDER BY match_probability DESC) = 1 "
             "ORDER BY record_key_l, record_key_r"
         )
+        # The pairs layer's rows are the kept and these (`pairs_scored`).
+        rescored = con.execute(f"SELECT count(*) FROM {PAIRS_ADD}").fetchall()[0][0]  # noqa: S608
         keys = ["record_key_l", "record_key_r"]
         whole = over_base(f"({base_pairs})", PAIRS_DROP, PAIRS_ADD, keys)
         con.execute(f"CREATE OR REPLACE TEMP VIEW pairs AS {whole}")

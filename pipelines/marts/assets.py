@@ -19,5 +19,6 @@ mart_assets = stage_asset(
         (quality.customer_360_complete, True),
     ],
     lineage=lineage.customer_activity,
+    rows_figure="customers",
     code=[customer_360],
 )

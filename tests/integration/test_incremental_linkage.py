@@ -8,15 +8,26 @@ import duckdb
 import pytest
 
 from pipelines.definitions import build_defs
+from pipelines.workarea import WorkArea
 from sources.demo import generate
+
+# Assets whose layer a nightly run keeps as a change over its base, counted by a figure.
+COUNTED_BY_FIGURE = {
+    "scored_pairs": "pairs",
+    "golden_records": "golden",
+    "customer_activity": "customer_360",
+}
 
 
 def run_sync() -> dict:
-    """Run the job; return the scored_pairs asset's metadata values."""
+    """Run the job; return the metadata values of scored_pairs and COUNTED_BY_FIGURE."""
     result = build_defs().resolve_job_def("nightly_sync").execute_in_process(raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_step_failure]
-    [materialization] = result.asset_materializations_for_node("scored_pairs")
-    return {"scored_pairs": {k: v.value for k, v in materialization.metadata.items()}}
+    metadata = {}
+    for node in ("scored_pairs", *COUNTED_BY_FIGURE):
+        [materialization] = result.asset_materializations_for_node(node)
+        metadata[node] = {k: v.value for k, v in materialization.metadata.items()}
+    return metadata
 
 
 def clusters(store) -> dict[str, str]:
@@ -48,9 +59,13 @@ def test_incremental_equals_full_relink(sync_env, tmp_path, monkeypatch) -> None
     assert first["scored_pairs"]["mode"] == "full"
 
     con = sqlite3.connect(demo / "crm.sqlite")
+    # Two of them share an address (a duplicate in the CRM): each is scored against the
+    # other, a pair found both ways.
+    shared = "SELECT email FROM contacts GROUP BY email HAVING count(*) = 2 ORDER BY email LIMIT 1"
     changed = con.execute(
         "UPDATE contacts SET email = 'x' || email, updated_at = '2026-11-20 10:00:00' "
-        "WHERE rowid IN (SELECT rowid FROM contacts WHERE email IS NOT NULL LIMIT 12)"
+        f"WHERE email = ({shared}) OR rowid IN (SELECT rowid FROM contacts "
+        f"WHERE email IS NOT NULL AND email <> ({shared}) LIMIT 10)"
     ).rowcount
     con.commit()
     con.close()
@@ -61,6 +76,12 @@ def test_incremental_equals_full_relink(sync_env, tmp_path, monkeypatch) -> None
     assert scored["mode"] == "incremental"
     assert 12 <= scored["records_rescored"] <= 20
     assert scored["pairs_kept"] > 10 * scored["pairs_rescored"]
+    # The row counts the UI shows for layers kept as a change come from the stages' figures:
+    # they are the layers' rows (pairs rescored: after dropping those scored both ways).
+    work = WorkArea(sync_env.work_dir)
+    for node, layer in COUNTED_BY_FIGURE.items():
+        assert work.chain_path(layer).exists(), layer
+        assert second[node]["dagster/row_count"] == work.rows(layer), node
     incremental = clusters(sync_env.store_path)
 
     monkeypatch.setenv("FULL_RELINK", "1")
