@@ -53,16 +53,15 @@ def build_customer_months(
 def build_customer_months_incrementally(con: duckdb.DuckDBPyConnection) -> None:
     """After `resolve_activity_incrementally`, from the last run's `base_customer_months`
     (built from `base_resolved`): create `__kpi_affected` (customer_id: the customers with
-    an activity row resolved again, to them now or to them before), `__kpi_rebuilt` (their
+    an activity row resolved again, to them now or to them before: `activity_upserts`,
+    `activity_removed_customers`), `__kpi_rebuilt` (their
     months, from this run's `resolved_activity`) and `CUSTOMER_MONTHS`, a view of the base's
     months of the other customers and the rebuilt ones."""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE __kpi_affected AS
         SELECT customer_id FROM activity_upserts WHERE customer_id IS NOT NULL
-        UNION SELECT r.customer_id FROM base_resolved r
-              SEMI JOIN activity_removed USING (source_system, activity_name, activity_id)
-              WHERE r.customer_id IS NOT NULL;
+        UNION SELECT customer_id FROM activity_removed_customers;
 
         CREATE OR REPLACE TEMP TABLE __kpi_rebuilt AS
         {_CUSTOMER_MONTH_ROWS.format(
