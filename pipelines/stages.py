@@ -213,7 +213,7 @@ def stage_customers(settings: Settings) -> dict[str, Any]:
     # What changed, for the linkage and golden records, and the data-quality counts for the
     # publish: saved before the base moves on.
     save_cleanse_changes(con, work)
-    save_quality_counts(con, work)
+    save_quality_counts(con, work, suppressed=counts["suppressed_by_erasure"])
     save_cleanse_base(con, work)
     con.close()
     return {"records_per_source": per_source, **counts}

@@ -198,7 +198,7 @@ def _run(
     incremental.save_staged(con, work)
     work.save(con, "quarantine")
     counts["changes_saved"] = incremental.save_changes(con, work)
-    incremental.save_quality_counts(con, work)
+    incremental.save_quality_counts(con, work, suppressed=counts["suppressed_by_erasure"])
     save_base(con, work)
     con.close()
     return counts
