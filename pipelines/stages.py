@@ -11,8 +11,9 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -827,8 +828,12 @@ def publish(
             "new data, run the sync (or materialize the stages upstream of publish_store)."
         )
     # The source assessment reads only earlier stages' layers (its own DuckDB): it runs
-    # beside the build of the new tables, whose single-threaded parts leave a core idle.
-    with ThreadPoolExecutor(max_workers=1) as beside:
+    # beside the build of the new tables, whose single-threaded parts leave a core idle; so
+    # does the copy of the store a patch starts from (`store.copy_ahead`).
+    with (
+        ThreadPoolExecutor(max_workers=2) as beside,
+        _copied_ahead(beside, settings.store_url) as copying,
+    ):
         assessing = beside.submit(source_assessment, work, run_id)
         con = connect()
         restore_previous(con, work)
@@ -888,12 +893,13 @@ def publish(
         # (`linked_pairs` stays: the evidence view reads it if the store asks for it whole.)
         con.execute("DROP TABLE all_quarantine")
         assessment = assessing.result()
+        ahead = copying.result()
     loads += extra_loads(work)
     # A full refresh or relink also rebuilds the store file (compacts it).
     fresh = settings.full_relink or settings.full_refresh
     try:
         with store_lock(settings.store_url):
-            written = store.publish(settings.store_url, loads, fresh=fresh)
+            written = store.publish(settings.store_url, loads, fresh=fresh, ahead=ahead)
     finally:
         # Open until now: the store may ask for a whole table `table_loads` left unwritten.
         con.close()
@@ -903,6 +909,18 @@ def publish(
         "source_assessment": assessment["markdown"],
         **recon,
     }
+
+
+@contextmanager
+def _copied_ahead(beside: ThreadPoolExecutor, url: str) -> Iterator[Future]:
+    """`store.copy_ahead` in `beside`; its copy is removed if the publish stops before the
+    store takes it (the pool waits for the copy to finish on leaving)."""
+    copying = beside.submit(store.copy_ahead, url)
+    try:
+        yield copying
+    except BaseException:
+        copying.add_done_callback(lambda _: store.discard_ahead(url))
+        raise
 
 
 def _reconciliation_checked(check_results: list[dict[str, Any]] | None) -> dict | None:

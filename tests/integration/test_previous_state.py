@@ -232,6 +232,51 @@ def test_a_table_left_unwritten_is_written_only_if_the_store_needs_it(tmp_path, 
     assert rows == [("C1", 1), ("C2", 2), ("C3", 1)]
 
 
+@pytest.mark.parametrize("edited", [False, True], ids=["same store", "store edited since"])
+def test_a_copy_made_ahead_is_patched_only_while_the_store_is_its_source(
+    tmp_path, edited
+) -> None:
+    """The publish patches the copy of the store `copy_ahead` made while the run built its
+    tables, unless the store changed since (here an erasure's suppression row, in a table
+    the run does not write): then it copies the store again and the edit stays. No copy is
+    left behind either way."""
+    path, work, con = _kept(tmp_path, "C1", "C2")
+    url = f"duckdb:///{path}"
+    store._compact_marker(path).write_text(json.dumps({"size": store._used_bytes(path)}))
+    ahead = store.copy_ahead(url)
+    assert ahead is not None and ahead.path.exists()
+    if edited:
+        edit = tmp_path / "edited.duckdb"
+        shutil.copyfile(path, edit)
+        other = duckdb.connect(str(edit))
+        other.execute(
+            "INSERT INTO audit.suppression (identifier_hash, identifier_kind, erasure_id, "
+            "created_at) VALUES ('h', 'email', 'e1', now())"
+        )
+        other.close()
+        os.replace(edit, path)
+    # This run: C3 is new (no delta: the store compares the table whole).
+    con.execute("ATTACH ? AS snap (READ_ONLY)", [str(work.root / PREVIOUS_STORE)])
+    whole = work.path("publish__core__customer")
+    con.execute(
+        f"COPY (SELECT * FROM snap.core.customer UNION ALL SELECT * REPLACE ('C3' AS "
+        f"customer_id) FROM snap.core.customer WHERE customer_id = 'C1') TO '{whole}'"
+    )
+    con.close()
+    load = store.TableLoad(table="core.customer", path=whole, mode="replace")
+    assert store.publish(url, [load], ahead=ahead) == "patched"
+    assert not ahead.path.exists()
+    con = duckdb.connect(str(path), read_only=True)
+    assert _customers(con) == ["C1", "C2", "C3"]
+    assert con.execute("SELECT count(*) FROM audit.suppression").fetchall()[0][0] == edited
+    con.close()
+    # A publish that stops before the store takes the copy removes it.
+    ahead = store.copy_ahead(url)
+    assert ahead is not None
+    store.discard_ahead(url)
+    assert not ahead.path.exists()
+
+
 @pytest.mark.parametrize("case", ["in place", "too large", "store replaced"])
 def test_a_mostly_changed_table_is_rewritten_whole_without_a_second_comparison(
     tmp_path, monkeypatch, case

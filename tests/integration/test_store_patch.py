@@ -284,10 +284,12 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     real_publish = store.publish
 
     unwritten: list[list[str]] = []
+    aheads: list[bool] = []
 
-    def recording_publish(url, loads, *, fresh=False):
+    def recording_publish(url, loads, *, fresh=False, ahead=None):
         unwritten.append(sorted(load.table for load in loads if not load.path.exists()))
-        how = real_publish(url, loads, fresh=fresh)
+        aheads.append(ahead is not None)
+        how = real_publish(url, loads, fresh=fresh, ahead=ahead)
         writes.append(how)
         # The whole tables the patch did not need, written while the run can still write
         # them: the fresh build below loads them.
@@ -343,6 +345,10 @@ def test_nightly_publish_patches_the_store_like_a_fresh_build(
     monkeypatch.setattr(store, "PATCH_MIN_ROWS", 0)
     run_sync()
     assert writes == ["fresh", "patched"]
+    # The patch started from the copy of the store made while the run built its tables
+    # (none before the first publish: there was no store), and left no copy behind.
+    assert aheads == [False, True]
+    assert not list(sync_env.store_path.parent.glob("*.ahead"))
     # Clustering: only the components the change touched were clustered again.
     [records] = reclustered
     assert 0 < records < 100
@@ -494,8 +500,8 @@ def test_stale_assignment_moves_make_the_publish_compare_whole(
     known = record_calls(monkeypatch, stages, "changed_records")
     real_publish = store.publish
 
-    def publish_then_write_all(url, loads, *, fresh=False):
-        how = real_publish(url, loads, fresh=fresh)
+    def publish_then_write_all(url, loads, **options):
+        how = real_publish(url, loads, **options)
         for load in loads:  # for the fresh build below, while the run can still write them
             load.file()
         return how
@@ -549,8 +555,8 @@ def test_two_nights_of_change_kept_over_one_file_read_like_a_full_build(
             before = tmp_path / "before.duckdb"
             shutil.copyfile(sync_env.store_path, before)
 
-            def publish_then_write_all(url, loads, *, fresh=False):
-                how = real_publish(url, loads, fresh=fresh)
+            def publish_then_write_all(url, loads, **options):
+                how = real_publish(url, loads, **options)
                 for load in loads:  # for the fresh build below, while the run can write them
                     load.file()
                 return how
