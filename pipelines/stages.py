@@ -893,8 +893,9 @@ def publish(
         # (`linked_pairs` stays: the evidence view reads it if the store asks for it whole.)
         con.execute("DROP TABLE all_quarantine")
         assessment = assessing.result()
+        loads += extra_loads(work)
+        # Last in the block: from here on, the store's publish removes the copy.
         ahead = copying.result()
-    loads += extra_loads(work)
     # A full refresh or relink also rebuilds the store file (compacts it).
     fresh = settings.full_relink or settings.full_refresh
     try:

@@ -65,6 +65,8 @@ def test_killed_syncs_leave_the_store_untouched(sync_env) -> None:
     recovered = sync(env)
     assert recovered.returncode == 0, recovered.stderr[-2000:]
     assert identity_state(store) == before_state
+    # The files a killed publish left beside the store are gone after the next one.
+    assert not list(store.parent.glob("*.ahead")) and not list(store.parent.glob("*.next"))
 
 
 def test_second_concurrent_sync_is_refused_cleanly(sync_env) -> None:

@@ -8,11 +8,13 @@ import errno
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from pipelines import stages
 from pipelines.publish import store
 from pipelines.publish.prepare import (
     PREVIOUS_STORE,
@@ -270,11 +272,16 @@ def test_a_copy_made_ahead_is_patched_only_while_the_store_is_its_source(
     assert _customers(con) == ["C1", "C2", "C3"]
     assert con.execute("SELECT count(*) FROM audit.suppression").fetchall()[0][0] == edited
     con.close()
-    # A publish that stops before the store takes the copy removes it.
-    ahead = store.copy_ahead(url)
-    assert ahead is not None
-    store.discard_ahead(url)
-    assert not ahead.path.exists()
+    # A publish that stops before the store takes the copy (a blocking check failed)
+    # removes it.
+    with (
+        pytest.raises(RuntimeError, match="check failed"),
+        ThreadPoolExecutor(max_workers=1) as pool,
+        stages._copied_ahead(pool, url) as copying,
+    ):
+        assert copying.result() is not None
+        raise RuntimeError("a blocking check failed")
+    assert not store._ahead_path(path).exists()
 
 
 @pytest.mark.parametrize("case", ["in place", "too large", "store replaced"])
