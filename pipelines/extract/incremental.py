@@ -72,7 +72,13 @@ SNAPSHOT_META_KEYS = (
     "malformed_rows",
     "read_notes",
     "version",
+    "layout",
 )
+# The snapshot's row layout. A snapshot of another layout (an older pipeline's) is treated as
+# absent: the next sync reads its table in full and writes it anew.
+# 2: the position column is the raw layer's `_source_row_number` (the raw layer can then be
+# the snapshot file itself instead of a copy of it, see `extract._write_raw`).
+SNAPSHOT_LAYOUT = "2"
 # A file modified this shortly before it is fingerprinted could change again within the same
 # timestamp tick (kernels stamp files from a coarse clock; FAT and HFS+ keep 1-2 s), keeping
 # size and mtime: its fingerprint is not recorded, so the next sync reads it again (what git
@@ -80,7 +86,8 @@ SNAPSHOT_META_KEYS = (
 RACY_WINDOW_NS = 2_000_000_000
 # Bump when what a read produces from the same bytes changes (connector parsing).
 FINGERPRINT_VERSION = 1
-POSITION = "_pos"  # order of the rows in the snapshot (1-based)
+# Order of the rows in the snapshot (1-based), named as the raw layer names it.
+POSITION = "_source_row_number"
 
 
 @dataclass(frozen=True)
@@ -214,6 +221,8 @@ def read_store_watermarks(store_url: str | None) -> tuple[dict[str, tuple[str, s
 
 
 def snapshot_meta(path: Path) -> dict[str, str | None] | None:
+    """The snapshot's metadata (SNAPSHOT_META_KEYS); None if there is no snapshot or it has
+    another layout (then it is no use to this sync: see SNAPSHOT_LAYOUT)."""
     if not path.exists():
         return None
     metadata = pq.read_schema(path).metadata or {}
@@ -221,6 +230,8 @@ def snapshot_meta(path: Path) -> dict[str, str | None] | None:
     for key in SNAPSHOT_META_KEYS:
         value = metadata.get(key.encode())
         out[key] = value.decode() if value else None
+    if out["layout"] != SNAPSHOT_LAYOUT:
+        return None
     return out
 
 
@@ -236,7 +247,9 @@ def plan_read(
     if full_refresh:
         return ReadPlan(None, "full refresh requested (FULL_REFRESH=1 or run tag full_refresh=1)")
     if snapshot is None:
-        return ReadPlan(None, "no previous snapshot in the work area: full read")
+        return ReadPlan(
+            None, "no usable snapshot in the work area (none yet, or of an older layout): full read"
+        )
     if (
         snapshot.get("primary_key") != read.primary_key
         or snapshot.get("watermark_column") != read.watermark
@@ -360,7 +373,7 @@ def merge_snapshot(
     rows_read, soft_deleted = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE _deleted) FROM flagged"
     ).fetchall()[0]
-    has_previous = previous is not None and previous.exists()
+    has_previous = previous is not None and snapshot_meta(previous) is not None
     if has_previous:
         con.read_parquet(str(previous)).create_view("previous", replace=True)
     incremental_merge = not plan.full and has_previous
@@ -426,6 +439,7 @@ def merge_snapshot(
         **(read_meta or {}),
         # Which snapshot a raw layer was built from (`extract._write_raw` skips a current one).
         "version": version,
+        "layout": SNAPSHOT_LAYOUT,
     }
     written = _copy_with_metadata(con, "merged", target, meta)
     deleted = 0

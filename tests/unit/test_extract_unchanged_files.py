@@ -313,3 +313,70 @@ def test_fingerprint_covers_files_and_settings(shop, tmp_path: Path) -> None:
         "    fields: {given_name: name}\n",
     )
     assert incremental.input_fingerprint(sql, now) is None
+
+
+def test_raw_layer_is_the_snapshot_file_not_a_copy(
+    shop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot holds the raw layer's rows in its layout: the raw layer links to it. A
+    snapshot that holds a column the raw layer leaves out (the malformed-row flag of a read
+    that found none) is copied without it."""
+    data, read, work = shop
+    extract_table(read, work, T0)
+    snapshot, raw_path = incremental.snapshot_path(work, read), work.raw_path(read.source)
+    assert os.path.samefile(raw_path, snapshot)
+    assert raw(work, read).column("_source_row_number").to_pylist() == [1, 2, 3]
+    # A change: a new snapshot file, and the raw layer follows it (the old file is untouched
+    # by the new snapshot: it was replaced, not written in place).
+    old_raw = pq.read_table(raw_path)
+    kept = tmp_path / "kept_link"
+    os.link(raw_path, kept)
+    data.write_text(CSV.replace("Luis", "Luisito"))
+    backdate(data, hours=5)
+    extract_table(read, work, T1)
+    assert os.path.samefile(raw_path, snapshot) and not os.path.samefile(raw_path, kept)
+    assert "Luisito" in raw(work, read).column("name").to_pylist()
+    assert pq.read_table(kept).equals(old_raw)
+
+    # Without a malformed line the CSV read still carries the flag column: a copy without it.
+    clean = tmp_path / "clean.csv"
+    clean.write_text("id;name;mail\n1;Ana;ana@x.es\n2;Luis;luis@x.es\n")
+    backdate(clean)
+    clean_read = csv_read(tmp_path, clean)
+    clean_work = WorkArea(tmp_path / "clean_work")
+    extract_table(clean_read, clean_work, T0)
+    clean_snapshot = incremental.snapshot_path(clean_work, clean_read)
+    clean_raw = clean_work.raw_path(clean_read.source)
+    assert MALFORMED_COLUMN in pq.read_schema(clean_snapshot).names
+    assert not os.path.samefile(clean_raw, clean_snapshot)
+    assert pq.read_schema(clean_raw).names == ["id", "name", "mail", "_source_row_number"]
+    # Not copied again while the snapshot keeps its version.
+    mtime = clean_raw.stat().st_mtime_ns
+    OpenSpy(monkeypatch, forbid=True)
+    extract_table(clean_read, clean_work, T1)
+    assert clean_raw.stat().st_mtime_ns == mtime
+
+
+def test_snapshot_of_an_older_layout_is_read_again_in_full(
+    shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot written before the position column took the raw layer's name (`_pos`, no
+    layout in its metadata) is of no use: the unchanged file is read again, in full, and the
+    snapshot and raw layer are written in the current layout."""
+    data, read, work = shop
+    extract_table(read, work, T0)
+    snapshot = incremental.snapshot_path(work, read)
+    table = pq.read_table(snapshot)
+    meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != b"layout"}
+    old = table.rename_columns(
+        ["_pos" if n == "_source_row_number" else n for n in table.column_names]
+    ).replace_schema_metadata(meta)
+    pq.write_table(old, snapshot)
+    assert incremental.snapshot_meta(snapshot) is None
+
+    spy = OpenSpy(monkeypatch)
+    again = extract_table(read, work, T1)
+    assert spy.calls == 1 and again.full_read and again.rows_read == 3
+    assert incremental.snapshot_meta(snapshot)["layout"] == incremental.SNAPSHOT_LAYOUT
+    assert "_pos" not in pq.read_schema(snapshot).names
+    assert raw(work, read).column("_source_row_number").to_pylist() == [1, 2, 3]
