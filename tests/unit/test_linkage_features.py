@@ -286,3 +286,43 @@ def test_review_queue_band_and_steward_decisions() -> None:
     assert n == 1
     with pytest.raises(ValueError, match="REVIEW_MIN_PROBABILITY"):
         build_review_queue(con, low=0.9, high=0.5)
+
+
+def test_review_queue_takes_a_pairs_best_row_and_oversized_clusters() -> None:
+    """A pair scored twice (both orders) is judged by its best probability, not by the row
+    that falls in the band; a pair inside an oversized cluster is queued whatever its
+    probability, a pair across two clusters or in a cluster of normal size is not."""
+    con = duckdb.connect()
+    con.execute(
+        """
+        CREATE TABLE pairs AS SELECT * FROM (VALUES
+            ('a', 'e', 0.97::DOUBLE, 5.0::DOUBLE), ('e', 'a', 0.6, 0.5),  -- best above the band
+            ('f', 'g', 0.7, 1.0), ('g', 'f', 0.8, 1.5),    -- both in the band: the best
+            ('x', 'y', 0.99, 9.0), ('y', 'z', 0.2, -2.0),  -- inside the oversized cluster
+            ('z', 'a', 0.99, 9.0),                         -- across clusters
+            ('a', 'b', 0.99, 9.0))                         -- inside a normal cluster
+            t(record_key_l, record_key_r, match_probability, match_weight)
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE clusters AS SELECT * FROM (VALUES
+            ('a', 'A'), ('b', 'A'), ('e', 'A'), ('f', 'F'), ('g', 'F'),
+            ('x', 'X'), ('y', 'X'), ('z', 'X')) t(record_key, cluster_id)
+        """
+    )
+    con.execute(
+        "CREATE TABLE cluster_review AS SELECT * FROM (VALUES ('X', 'oversized: 3 records'), "
+        "('A', 'low_density')) t(cluster_id, reason)"
+    )
+    n = build_review_queue(con, low=0.5, high=0.95)
+    rows = con.execute(
+        "SELECT record_key_l, record_key_r, reason, match_probability FROM review_pair "
+        "ORDER BY ALL"
+    ).fetchall()
+    assert rows == [
+        ("f", "g", "probability_band", 0.8),
+        ("x", "y", "oversized_cluster", 0.99),
+        ("y", "z", "oversized_cluster", 0.2),
+    ]
+    assert n == 3
