@@ -1,14 +1,14 @@
 """Extraction: read each source table into the raw layer, then map it to canonical fields.
 
-Each table (a source's customers, or one of its activity tables) is streamed from the source
-in Arrow batches into the work area with `ParquetWriter` (memory bounded by one batch), merged
-into that table's snapshot (`pipelines.extract.incremental`: full read or rows changed since the
-published watermarks, deletions), and the snapshot becomes `raw/<table>.parquet` with each
-row's position. A file source whose files did not change since its snapshot was built is not
-read at all (`incremental.input_unchanged`), and a snapshot or raw layer whose content would
-not change is not rewritten: an unchanged table costs next to nothing. This sync's load time
-(the same for every row of a table) is in the table's report, `raw/<table>.extract.json`;
-the mapping stamps it on the mapped rows.
+Each table (a source's customers, or one of its activity tables) is streamed from the source in
+Arrow batches into the work area with `ParquetWriter` (memory bounded by one batch), merged
+into that table's snapshot (`pipelines.extract.incremental`: full read or rows changed since
+the published watermarks, deletions), which keeps each row's position as `_source_row_number`:
+the snapshot file itself becomes `raw/<table>.parquet` (a hard link). A file source whose files
+did not change since its snapshot was built is not read at all (`incremental.input_unchanged`),
+and a snapshot or raw layer whose content would not change is not rewritten: an unchanged table
+costs next to nothing. This sync's load time (the same for every row of a table) is in the
+table's report, `raw/<table>.extract.json`; the mapping stamps it on the mapped rows.
 
 A table that cannot be read, or whose mapped columns disappeared (schema drift), fails alone
 with an error that names it; the other tables still extract. Policy for the publish: a sync
@@ -171,10 +171,10 @@ def _write_raw(snapshot: Path, target: Path, malformed: bool) -> None:
     layer leaves out (the malformed-row flag of a read that found none) or where the file
     system has no hard links.
 
-    Rewritten only when the snapshot's version changed: a link carries the snapshot's
-    metadata, version included; a copy records the version it was built from. The load time is not a
-    column (it is the same for every row of a table): `raw/<table>.extract.json` carries it
-    and the mapping adds it, so an unchanged table costs nothing each night."""
+    Renewed only when the snapshot's version changed: a link carries the snapshot's
+    metadata, version included; a copy records the version it was built from. The load time
+    is not a column (it is the same for every row of a table): `raw/<table>.extract.json`
+    carries it and the mapping adds it, so an unchanged table costs nothing each night."""
     columns = pq.read_schema(snapshot).names
     drop_flag = not malformed and MALFORMED_COLUMN in columns
     version = (incremental.snapshot_meta(snapshot) or {}).get("version")
