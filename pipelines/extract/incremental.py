@@ -248,7 +248,7 @@ def plan_read(
         return ReadPlan(None, "full refresh requested (FULL_REFRESH=1 or run tag full_refresh=1)")
     if snapshot is None:
         return ReadPlan(
-            None, "no usable snapshot in the work area (none yet, or of an older layout): full read"
+            None, "no previous snapshot in the work area (or one of an older layout): full read"
         )
     if (
         snapshot.get("primary_key") != read.primary_key
