@@ -77,6 +77,24 @@ def file_metadata(path: Path, key: str) -> str | None:
     return value.decode() if value is not None else None
 
 
+def atomic_target(target: Path) -> Path:
+    """A temporary name beside `target` for a file renamed onto it once complete (a crash
+    never leaves `target` half written)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+
+
+def link_file(source: Path, target: Path) -> None:
+    """Make `target` the file `source` atomically: a hard link (no copy; both must only ever
+    be replaced, never written in place), a copy where the file system has no hard links."""
+    tmp = atomic_target(target)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
 def file_identity(path: Path) -> str:
     """Size and modification time of a layer's file: a kept base is a hard link of the very
     file; a copy that keeps both (`cp -a` of the work area) has the same content too."""
@@ -143,12 +161,8 @@ class WorkArea:
         stem = source if activity is None else f"{source}__{activity}"
         return self.root / "raw" / f"{stem}.parquet"
 
-    def _atomic_target(self, target: Path) -> Path:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-
     def write_arrow(self, target: Path, table: pa.Table) -> Path:
-        tmp = self._atomic_target(target)
+        tmp = atomic_target(target)
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, target)
         return target
@@ -162,7 +176,7 @@ class WorkArea:
     ) -> int:
         """Write a table or view of `con` to `target` atomically, with `metadata` as the
         file's key-value metadata; returns its row count."""
-        tmp = self._atomic_target(target)
+        tmp = atomic_target(target)
         quoted = ".".join(_identifier(part) for part in relation.split("."))
         options = "FORMAT parquet"
         if metadata:
@@ -244,7 +258,7 @@ class WorkArea:
             if previous is None:
                 # A link of the base's file under a name no later run replaces.
                 chain["base"] = f"{stem}.base.parquet"
-                self._link(whole, self.root / chain["base"])
+                link_file(whole, self.root / chain["base"])
             else:
                 chain["base"] = previous["base"]
             for part in ("drop", "add"):
@@ -283,16 +297,8 @@ class WorkArea:
 
     def _write_chain(self, name: str, chain: dict) -> None:
         target = self.chain_path(name)
-        tmp = self._atomic_target(target)
+        tmp = atomic_target(target)
         tmp.write_text(json.dumps(chain, sort_keys=True))
-        os.replace(tmp, target)
-
-    def _link(self, source: Path, target: Path) -> None:
-        tmp = self._atomic_target(target)
-        try:
-            os.link(source, tmp)
-        except OSError:
-            shutil.copyfile(source, tmp)
         os.replace(tmp, target)
 
     def _collect_parts(self, name: str) -> None:
@@ -361,7 +367,7 @@ class WorkArea:
             self.path(as_name).unlink(missing_ok=True)
         else:
             self.chain_path(as_name).unlink(missing_ok=True)
-            self._link(self.path(name), self.path(as_name))
+            link_file(self.path(name), self.path(as_name))
         self._collect_parts(name)
 
     def load_if_tagged(
